@@ -1,0 +1,177 @@
+"""English -> xx sentence pairs from the human translations in gettext catalogs (``.mo`` files).
+
+Where the catalogs are
+    ``<root>/<locale dir>/LC_MESSAGES/*.mo`` for every root in ``data.gettext_roots`` (default
+    ``/usr/share/locale``: coreutils, git, dpkg, gnupg, libc, iso-codes, ...), plus, when
+    ``data.include_django`` is true and Django is installed, the ``.mo`` files Django ships next to its
+    ``.po`` files: ``django/conf/locale/<dir>/LC_MESSAGES/*.mo`` and
+    ``django/contrib/*/locale/<dir>/LC_MESSAGES/*.mo``.
+
+Which locale directories a language code reads (:func:`locale_dirs`)
+    * ``xx`` itself and ``xx_RR`` where ``RR`` is a region (two letters or three digits): ``de`` reads
+      ``de`` and ``de_CH``; ``pt`` reads ``pt``, ``pt_BR`` and ``pt_PT``; ``es`` reads ``es``, ``es_AR``, ...
+    * never a variant with ``@`` (``sr@latin``, ``en@quot``, ``ca@valencia``) nor a script subtag
+      (``sr_Latn``, ``uz_Cyrl``): they are another script or an artificial locale;
+    * ``zh`` is Simplified Chinese: ``zh_CN``, ``zh_Hans``, ``zh``, ``zh_SG``; the Traditional locales
+      ``zh_TW``, ``zh_HK``, ``zh_Hant`` are not read.
+
+    Directories are preferred in that order (the plain code first, then regions alphabetically), over all
+    roots, so when the same English sentence has several translations, deduplication keeps the one from the
+    main locale.
+
+How a catalog becomes pairs (:func:`read_catalog`)
+    The catalog is parsed with the standard library's :class:`gettext.GNUTranslations` and its ``_catalog``
+    dict is read: the header (key ``""``) is skipped; a context entry ``"ctxt\\x04msgid"`` gives
+    ``(msgid, translation)``; a plural entry is stored as keys ``(msgid, i)`` for each plural form ``i``, and
+    only form 0 (the singular, paired with the singular msgid) is kept. ``.mo`` files carry no fuzzy or
+    untranslated entries. A catalog that cannot be parsed (wrong magic, a charset header that lies) is
+    skipped and listed in the manifest with its error.
+"""
+from __future__ import annotations
+
+import gettext as _stdlib_gettext
+import hashlib
+import importlib.util
+import io
+import logging
+import re
+import struct
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from polyglot_distill.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: Simplified Chinese locale directories, most preferred first.
+_ZH_SIMPLIFIED = ("zh_CN", "zh_Hans", "zh", "zh_SG")
+_REGION = re.compile(r"^(?:[A-Z]{2}|[0-9]{3})$")
+_READ_ERRORS = (OSError, ValueError, UnicodeError, LookupError, struct.error)
+
+
+def locale_dirs(lang: str, available: Iterable[str]) -> list[str]:
+    """The directory names among ``available`` that hold ``lang``, most preferred first (see module doc)."""
+    names = set(available)
+    if lang == "zh":
+        return [name for name in _ZH_SIMPLIFIED if name in names]
+    regional = sorted(
+        name for name in names
+        if name.startswith(lang + "_") and _REGION.match(name[len(lang) + 1:])
+    )
+    return ([lang] if lang in names else []) + regional
+
+
+def django_locale_roots() -> list[Path]:
+    """Django's locale roots (``conf/locale`` and each ``contrib/*/locale``), or [] if Django is absent.
+
+    Django is located with :func:`importlib.util.find_spec`, so it is not imported.
+    """
+    spec = importlib.util.find_spec("django")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    base = Path(next(iter(spec.submodule_search_locations)))
+    roots = [base / "conf" / "locale"]
+    roots += sorted(path for path in (base / "contrib").glob("*/locale") if path.is_dir())
+    return [root for root in roots if root.is_dir()]
+
+
+def _as_list(roots: str | Sequence[str] | None) -> list[str]:
+    if roots is None:
+        return []
+    if isinstance(roots, (str, Path)):
+        return [str(roots)]
+    return [str(root) for root in roots]
+
+
+def find_catalogs(lang: str, roots: str | Sequence[str] | None, include_django: bool) -> list[Path]:
+    """Every ``.mo`` catalog for ``lang``, in a deterministic order.
+
+    The order is (locale-directory preference, root order, path), independent of the order in which the
+    file system lists directories. A root that is not a directory is a :class:`ConfigError` naming
+    ``data.gettext_roots``. A Django that is not installed is skipped with a warning.
+    """
+    all_roots: list[Path] = []
+    for root in _as_list(roots):
+        path = Path(root).expanduser()
+        if not path.is_dir():
+            raise ConfigError(
+                f"data.gettext_roots: {root!r} is not a directory. List directories that contain "
+                "<lang>/LC_MESSAGES/*.mo catalogs (default: /usr/share/locale), or use data=tsv."
+            )
+        all_roots.append(path)
+    if include_django:
+        django_roots = django_locale_roots()
+        if not django_roots:
+            log.warning("data.include_django is true but Django is not installed; reading no Django catalogs")
+        all_roots += django_roots
+
+    found: list[tuple[int, int, str, Path]] = []
+    for root_index, root in enumerate(all_roots):
+        try:
+            entries = [entry.name for entry in root.iterdir() if entry.is_dir()]
+        except OSError as exc:
+            log.warning("cannot list %s: %s", root, exc)
+            continue
+        for rank, name in enumerate(locale_dirs(lang, entries)):
+            for mo in (root / name / "LC_MESSAGES").glob("*.mo"):
+                if mo.is_file():
+                    found.append((rank, root_index, str(mo), mo))
+    found.sort(key=lambda item: item[:3])
+    return [item[3] for item in found]
+
+
+def _pairs_from_catalog(catalog: dict) -> list[tuple[str, str]]:
+    pairs = []
+    for key, translation in catalog.items():
+        if isinstance(key, tuple):  # plural entry: (singular msgid, plural form index)
+            msgid, form = key
+            if form != 0:
+                continue
+        else:
+            msgid = key
+        if "\x04" in msgid:  # "msgctxt\x04msgid"
+            msgid = msgid.split("\x04", 1)[1]
+        if not msgid or not translation:  # the header, or an empty translation
+            continue
+        pairs.append((msgid, translation))
+    pairs.sort()
+    return pairs
+
+
+def _parse(data: bytes, name: str) -> list[tuple[str, str]]:
+    stream = io.BytesIO(data)
+    stream.name = name  # GNUTranslations names the file in its errors
+    return _pairs_from_catalog(_stdlib_gettext.GNUTranslations(stream)._catalog)
+
+
+def read_catalog(path: str | Path) -> list[tuple[str, str]]:
+    """``(english, translation)`` pairs of one ``.mo`` file, sorted; raises what the parser raises."""
+    path = Path(path)
+    return _parse(path.read_bytes(), str(path))
+
+
+def read_gettext_pairs(
+    lang: str, roots: str | Sequence[str] | None, include_django: bool
+) -> tuple[list[tuple[str, str]], list[dict]]:
+    """All raw pairs for ``lang`` in catalog order, and a manifest entry per catalog.
+
+    Each manifest entry is ``{"file", "sha256", "pairs"}``, plus ``"error"`` for a catalog that could not
+    be parsed (it contributes no pairs).
+    """
+    pairs: list[tuple[str, str]] = []
+    manifest: list[dict] = []
+    for path in find_catalogs(lang, roots, include_django):
+        entry: dict = {"file": str(path)}
+        try:
+            data = path.read_bytes()
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
+            file_pairs = _parse(data, str(path))
+        except _READ_ERRORS as exc:
+            log.warning("skipping unreadable catalog %s: %s", path, exc)
+            entry.setdefault("sha256", None)
+            entry.update(pairs=0, error=f"{type(exc).__name__}: {exc}")
+        else:
+            entry["pairs"] = len(file_pairs)
+            pairs.extend(file_pairs)
+        manifest.append(entry)
+    return pairs, manifest
