@@ -7,7 +7,7 @@ anything loads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -93,6 +93,14 @@ class OptimizerConfig:
 
 
 @dataclass
+class DistillConfig:
+    # dropout probability while training (null keeps the student's own, 0.1 for XLM-R)
+    dropout: Optional[float] = None
+    # keep the untrained (least-squares) student when no checkpoint beats it on dev
+    keep_baseline_if_better: bool = True
+
+
+@dataclass
 class HardwareConfig:
     name: str = MISSING
     device: str = "cpu"
@@ -132,11 +140,11 @@ class Config:
     hardware: HardwareConfig = MISSING
     eval: EvalConfig = MISSING
     tracking: TrackingConfig = MISSING
+    distill: DistillConfig = field(default_factory=DistillConfig)
     output_dir: Optional[str] = None
     cache_dir: str = ".cache/polyglot-distill"
     save_model: bool = True
     seed: int = 42
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 GROUPS = {

@@ -1,0 +1,139 @@
+"""One experiment, top to bottom: data → teacher → labels → student → baselines → distil → evaluate → log."""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from polyglot_distill import distill, evaluation, models, report
+from polyglot_distill.data.corpus import build_corpus, manifest_to_json
+from polyglot_distill.errors import ConfigError
+from polyglot_distill.tracking import tracked_run
+
+log = logging.getLogger(__name__)
+
+
+def preflight(cfg: DictConfig) -> None:
+    """Checks that need no model and no data: fail in milliseconds, not after loading a teacher."""
+    models.check_model_spec(cfg.teacher.model, "teacher.model", models.BUNDLED_TEACHERS)
+    models.check_model_spec(cfg.student.model, "student.model", models.BUNDLED_STUDENTS, allow_tiny=True)
+    if cfg.optimizer.lr <= 0:
+        raise ConfigError(f"optimizer.lr: {cfg.optimizer.lr} must be > 0 (the seed uses 2e-5).")
+    if cfg.optimizer.batch_size <= 0:
+        raise ConfigError(f"optimizer.batch_size: {cfg.optimizer.batch_size} must be > 0 (the seed uses 32).")
+    if cfg.hardware.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("hardware.device: 'cuda' but torch sees no CUDA GPU here. Use hardware=cpu.")
+    unknown = set(cfg.eval.splits) - {"dev", "test"}
+    if unknown:
+        raise ConfigError(f"eval.splits: {sorted(unknown)} are not splits; choose from dev, test.")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {f"{prefix}/{k}": v for k, v in metrics.items()}
+
+
+def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None = None) -> float:
+    """Run one experiment and return its dev selection score (higher is better)."""
+    output_dir = Path(output_dir)
+    preflight(cfg)
+    seed_everything(cfg.seed)
+    models.set_threads(cfg.hardware.threads)
+    started = time.perf_counter()
+
+    corpus = build_corpus(cfg.data, cfg.languages)  # raises ConfigError on bad languages/files
+    langs = list(cfg.languages.targets)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "data_manifest.json").write_text(manifest_to_json(corpus))
+
+    with tracked_run(cfg, choices or {}, output_dir) as tracker:
+        tracker.log_artifact(output_dir / "data_manifest.json")
+        tracker.log_metrics({f"data/{split}/{L}/pairs": len(p) for split, by in corpus.splits.items()
+                             for L, p in by.items()})
+        device = cfg.hardware.device
+        teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, device)
+        tracker.set_tags({"teacher.ends_in_normalize": str(models.ends_in_normalize(teacher))})
+        all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
+        t0 = time.perf_counter()
+        labels = distill.TeacherLabels(teacher, all_english, cfg.teacher.batch_size)
+        tracker.log_metrics({"time/teacher_encode_s": time.perf_counter() - t0})
+
+        train_pairs = [p for L in langs for p in corpus.splits["train"][L]]
+        tiny_sentences = [s for pair in train_pairs for s in pair]
+        student = models.load_student(cfg.student, cfg.cache_dir, device, tiny_sentences,
+                                      tiny_dir=output_dir / "tiny-student-init")
+        sets = {split: evaluation.build_language_sets(corpus.splits[split], labels, cfg.eval.sts_pairs, cfg.seed)
+                for split in ("dev", "test")}
+        enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
+
+        metrics: dict[str, float] = {}
+        if cfg.eval.baseline:
+            metrics |= _prefixed("baseline/teacher", evaluation.evaluate_teacher(enc(teacher), sets["test"]))
+            metrics |= _prefixed("baseline/student", evaluation.evaluate(enc(student), sets["test"]))
+        student = _attach_projection(cfg, student, train_pairs, labels)
+        if distill.projection_head(student) is not None and cfg.eval.baseline:
+            metrics |= _prefixed("baseline/lstsq", evaluation.evaluate(enc(student), sets["test"]))
+        initial_dev = evaluation.evaluate(enc(student), sets["dev"])
+        tracker.log_metrics(metrics)
+        tracker.log_metrics(_prefixed("dev", initial_dev), step=0)
+        initial_state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
+            if cfg.distill.keep_baseline_if_better else None
+
+        facts = distill.distill(student, train_pairs, labels, sets["dev"], cfg, output_dir, tracker.log_metrics)
+        final_dev = evaluation.evaluate(enc(student), sets["dev"])
+        if initial_state is not None and initial_dev.get("selection", -1) > final_dev.get("selection", -1):
+            log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
+                        initial_dev["selection"], final_dev["selection"])
+            student.load_state_dict(initial_state)
+            final_dev, facts["best_step"] = initial_dev, 0
+        metrics |= _prefixed("dev", final_dev)
+        for split in cfg.eval.splits:
+            scores = evaluation.evaluate(enc(student), sets[split])
+            metrics |= scores if split == "test" else _prefixed(split, scores)
+        metrics["time/total_s"] = time.perf_counter() - started
+        metrics["train/best_step"] = float(facts["best_step"] or 0)
+        tracker.log_metrics(metrics)
+
+        if cfg.save_model:
+            student.save(str(output_dir / "model"))
+        rows = report.results_rows(metrics, langs)
+        print("\n" + report.format_table(rows) + "\n")
+        for path in report.write_results(rows, metrics, output_dir):
+            tracker.log_artifact(path)
+        tracker.log_artifact(report.plot_before_after(metrics, langs, output_dir / "before_after.png"))
+        (output_dir / "dev_history.json").write_text(json.dumps(facts["dev_history"], indent=1))
+        tracker.log_artifact(output_dir / "dev_history.json")
+        (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        tracker.log_artifact(output_dir / "config_resolved.yaml")
+        tracker.log_artifacts(output_dir / ".hydra", "hydra")
+        log.info("results in %s%s", output_dir, f" (MLflow run {tracker.run_id})" if tracker.run_id else "")
+        return float(final_dev.get("selection", 0.0))
+
+
+def _attach_projection(cfg, student, train_pairs, labels):
+    """Add the Dense head to the teacher's size when needed, initialised by least squares on English."""
+    teacher_dim, student_dim = labels.dim, student.get_embedding_dimension()
+    if not models.needs_projection(cfg.student, student_dim, teacher_dim):
+        return student
+    weight = bias = None
+    if cfg.student.projection_init == "lstsq":
+        english = sorted({en for en, _ in train_pairs})
+        rng = random.Random(cfg.seed)
+        english = rng.sample(english, min(len(english), cfg.student.projection_fit_sentences))
+        x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
+        w, b = distill.fit_lstsq(x, labels(english))
+        weight, bias = torch.from_numpy(w), torch.from_numpy(b)
+    elif cfg.student.projection_init != "random":
+        raise ConfigError(f"student.projection_init: '{cfg.student.projection_init}' is not one of lstsq, random.")
+    return models.add_projection(student, teacher_dim, weight, bias)
