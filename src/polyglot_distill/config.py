@@ -38,6 +38,8 @@ class StudentConfig:
     projection_init: str = "lstsq"
     # sentences used to fit that least-squares map (English training sentences)
     projection_fit_sentences: int = 4000
+    # ridge strength of that fit, relative to the mean feature variance (0: plain least squares)
+    projection_ridge: float = 1e-3
     freeze_word_embeddings: bool = False
     trust_remote_code: bool = False
     # tiny student only

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import spearmanr
+from tqdm.auto import tqdm
 
 Pairs = list[tuple[str, str]]
 
@@ -60,6 +61,8 @@ def retrieval_accuracy(src: np.ndarray, trg: np.ndarray) -> float:
 def sample_sts_pairs(teacher_en: np.ndarray, n_pairs: int, seed: int, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Sample sentence pairs whose teacher cosines span the similarity range (stratified over ``bins``)."""
     n = len(teacher_en)
+    if n < 2:
+        return np.zeros((0, 2), dtype=int), np.zeros(0)
     rng = np.random.default_rng(seed)
     i, j = np.triu_indices(n, k=1)
     if len(i) > 50 * n_pairs:
@@ -96,6 +99,8 @@ def build_language_sets(pairs_by_lang: dict[str, Pairs], encode_teacher, sts_pai
 
 
 def _spearman(gold: np.ndarray, pred: np.ndarray) -> float:
+    if len(gold) < 2:
+        return 0.0
     value = spearmanr(gold, pred).statistic
     return float(value) if np.isfinite(value) else 0.0
 
@@ -104,12 +109,11 @@ def score_language(ls: LanguageSet, s_en: np.ndarray, s_xx: np.ndarray) -> dict[
     """All metrics of one language from the student's embeddings of its English and translated sentences."""
     L, (i, j) = ls.lang, ls.sts_index.T
     metrics = {
-        f"mse/en-{L}/mse": float(np.mean((s_xx - ls.teacher_en) ** 2) * 100) if s_xx.shape == ls.teacher_en.shape
-        else float("nan"),
         f"retrieval/en-{L}/accuracy": retrieval_accuracy(s_en, s_xx),
         f"sts_teacher/{L}/spearman": _spearman(ls.sts_gold, pair_cosine(s_xx[i], s_xx[j])),
     }
-    if s_xx.shape[1] == ls.teacher_en.shape[1]:
+    if s_xx.shape == ls.teacher_en.shape:  # teacher-space metrics need the teacher's size
+        metrics[f"mse/en-{L}/mse"] = float(np.mean((s_xx - ls.teacher_en) ** 2) * 100)
         metrics[f"teacher_retrieval/en-{L}/accuracy"] = retrieval_accuracy(ls.teacher_en, s_xx)
     metrics[f"sts_teacher/en-{L}/spearman"] = _spearman(ls.sts_gold, pair_cosine(s_en[i], s_xx[j]))
     return metrics
@@ -129,19 +133,21 @@ def summarize(metrics: dict[str, float], langs: list[str]) -> dict[str, float]:
     return out
 
 
-def evaluate(encode_student, sets: list[LanguageSet]) -> dict[str, float]:
-    """Score a student (``encode_student(list[str]) -> np.ndarray``) on prepared language sets."""
+def evaluate(encode_student, sets: list[LanguageSet], desc: str | None = None) -> dict[str, float]:
+    """Score a student (``encode_student(list[str]) -> np.ndarray``) on prepared language sets.
+
+    ``desc`` shows a progress bar over languages with that label."""
     metrics: dict[str, float] = {}
-    for ls in sets:
+    for ls in tqdm(sets, desc=desc, unit="lang", disable=desc is None):
         metrics.update(score_language(ls, encode_student(ls.english), encode_student(ls.translations)))
     metrics.update(summarize(metrics, [ls.lang for ls in sets]))
     return metrics
 
 
-def evaluate_teacher(encode_teacher, sets: list[LanguageSet]) -> dict[str, float]:
+def evaluate_teacher(encode_teacher, sets: list[LanguageSet], desc: str | None = None) -> dict[str, float]:
     """The teacher scored like a student: its own ceiling in English and how far it carries to translations."""
     metrics: dict[str, float] = {}
-    for ls in sets:
+    for ls in tqdm(sets, desc=desc, unit="lang", disable=desc is None):
         metrics.update(score_language(ls, ls.teacher_en, encode_teacher(ls.translations)))
     metrics.update(summarize(metrics, [ls.lang for ls in sets]))
     return metrics

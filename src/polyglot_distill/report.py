@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 METRICS = [
@@ -33,9 +34,13 @@ def results_rows(metrics: dict[str, float], langs: list[str]) -> list[dict]:
     return rows
 
 
+def _cell(value) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
 def format_table(rows: list[dict]) -> str:
     header = ["language", "metric", *COLUMNS]
-    cells = [[r["language"], r["metric"], *("-" if r[c] is None else f"{r[c]:.3f}" for c in COLUMNS)] for r in rows]
+    cells = [[r["language"], r["metric"], *(_cell(r[c]) for c in COLUMNS)] for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *cells)]
     line = lambda xs: "  ".join(str(x).ljust(w) for x, w in zip(xs, widths))  # noqa: E731
     return "\n".join([line(header), line("-" * w for w in widths), *map(line, cells)])
@@ -48,7 +53,9 @@ def write_results(rows: list[dict], metrics: dict[str, float], folder: Path) -> 
         writer = csv.DictWriter(f, fieldnames=["language", "metric", *COLUMNS])
         writer.writeheader()
         writer.writerows(rows)
-    json_path.write_text(json.dumps({"rows": rows, "metrics": metrics}, indent=2, sort_keys=True))
+    finite = {k: v for k, v in metrics.items() if v is not None and math.isfinite(v)}
+    rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in rows]
+    json_path.write_text(json.dumps({"rows": rows, "metrics": finite}, indent=2, sort_keys=True, allow_nan=False))
     return [csv_path, json_path]
 
 

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -32,10 +33,15 @@ def flatten(cfg: DictConfig) -> dict[str, str]:
             key = prefix[:-1]
             if any(marker in key.lower() for marker in SECRET_MARKERS):
                 return
-            out[key] = str(node)[:MAX_PARAM_CHARS]
+            out[key] = strip_credentials(str(node))[:MAX_PARAM_CHARS]
 
     walk(OmegaConf.to_container(cfg, resolve=True), "")
     return out
+
+
+def strip_credentials(value: str) -> str:
+    """``https://user:pass@host/x`` -> ``https://host/x``; other strings unchanged."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1", value)
 
 
 def git_commit() -> str | None:
@@ -79,6 +85,17 @@ class Tracker:
             mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
 
 
+def ensure_experiment(uri: str, name: str) -> None:
+    """Select the experiment; a new one on a SQLite store keeps its artifacts next to the database
+    (``<db folder>/mlartifacts``) rather than in ``./mlruns`` of whatever folder the run started in."""
+    import mlflow
+
+    if mlflow.get_experiment_by_name(name) is None and uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///")).resolve()
+        mlflow.create_experiment(name, artifact_location=(db.parent / "mlartifacts").as_uri())
+    mlflow.set_experiment(name)
+
+
 @contextlib.contextmanager
 def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
     """Open the experiment's MLflow run; yields a :class:`Tracker`. Ends FAILED when the body raises."""
@@ -89,7 +106,7 @@ def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
     import mlflow
 
     mlflow.set_tracking_uri(tcfg.uri)
-    mlflow.set_experiment(tcfg.experiment)
+    ensure_experiment(tcfg.uri, tcfg.experiment)
     tags = {f"choice.{group}": str(value) for group, value in choices.items()}
     tags["git_commit"] = git_commit()
     tags["output_dir"] = str(output_dir)

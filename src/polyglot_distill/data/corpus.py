@@ -69,7 +69,7 @@ def _get(cfg, group: str, name: str) -> Any:
     try:
         return getattr(cfg, name)
     except MissingMandatoryValue:
-        example = ", e.g. data.tsv_pattern=data/ted-train-en-{lang}.tsv.gz" if name == "tsv_pattern" else ""
+        example = ", e.g. 'data.tsv_pattern=\"data/ted-train-en-{lang}.tsv.gz\"'" if name == "tsv_pattern" else ""
         raise ConfigError(
             f"{group}.{name}: not set (???). Set it in the config or on the command line{example}."
         ) from None

@@ -1,0 +1,99 @@
+"""Recipe ablation: train several config variants from one shared setup and compare them per language.
+
+Loads the corpus, the teacher labels and the student once, then for each variant (a set of Hydra overrides)
+restores the same initial student, distils with the real ``distill.distill`` and scores dev and test.
+
+    .venv/bin/python benchmarks/ablate.py --base "optimizer.max_steps=100" \
+        --variant seed "" --variant head_lr "optimizer.head_lr=1e-3"
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shlex
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from polyglot_distill import distill, evaluation, models
+from polyglot_distill.config import register_configs
+from polyglot_distill.data.corpus import build_corpus
+from polyglot_distill.pipeline import _attach_projection, seed_everything
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default="", help="overrides shared by every variant")
+    parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "OVERRIDES"), required=True)
+    parser.add_argument("--json", type=Path, help="write all results here")
+    args = parser.parse_args()
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        base_cfg = compose("config", overrides=shlex.split(args.base))
+        variants = {name: compose("config", overrides=shlex.split(args.base) + shlex.split(ov))
+                    for name, ov in args.variant}
+    cfg = base_cfg
+    seed_everything(cfg.seed)
+    corpus = build_corpus(cfg.data, cfg.languages)
+    langs = list(cfg.languages.targets)
+    teacher = models.load_teacher(cfg.teacher, cfg.cache_dir)
+    all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
+    labels = distill.TeacherLabels(teacher, all_english, cfg.teacher.batch_size)
+    del teacher
+    train_pairs = [p for L in langs for p in corpus.splits["train"][L]]
+    sets = {s: evaluation.build_language_sets(corpus.splits[s], labels, cfg.eval.sts_pairs, cfg.seed)
+            for s in ("dev", "test")}
+    base_student = models.load_student(cfg.student, cfg.cache_dir, "cpu",
+                                       [s for p in train_pairs for s in p], tempfile.mkdtemp())
+    enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
+    results = {"untrained": evaluation.evaluate(enc(base_student), sets["test"])}
+    student0 = _attach_projection(cfg, base_student, train_pairs, labels)
+    results["lstsq"] = evaluation.evaluate(enc(student0), sets["test"])
+    init_state = copy.deepcopy(student0.state_dict())
+
+    for name, vcfg in variants.items():
+        seed_everything(vcfg.seed)
+        student = models.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],
+                                      tempfile.mkdtemp())
+        if distill.projection_head(student0) is not None:  # same architecture, weights from init_state
+            student = models.add_projection(student, labels.dim)
+        student.load_state_dict(init_state)
+        if vcfg.student.freeze_word_embeddings:
+            models.freeze_word_embeddings(student)
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as out:
+            facts = distill.distill(student, train_pairs, labels, sets["dev"], vcfg, Path(out), lambda *a, **k: None)
+        seconds = time.perf_counter() - t0
+        results[name] = {**evaluation.evaluate(enc(student), sets["test"]),
+                         "train_seconds": seconds, "best_step": facts["best_step"],
+                         "dev_history": [{k: h[k] for k in ("step", "selection", "mean/retrieval/accuracy")}
+                                         for h in facts["dev_history"]]}
+        print(f"[{name}] {seconds:.0f}s best_step={facts['best_step']} " + summary(results[name], langs), flush=True)
+
+    print("\nvariant          " + "  ".join(f"{L:>14}" for L in langs) + "   mean tr/sts/ret")
+    for name, m in results.items():
+        print(f"{name:16s} {summary(m, langs)}")
+    if args.json:
+        args.json.write_text(json.dumps({"base": args.base, "variants": dict(args.variant), "results": results},
+                                        indent=1))
+
+
+def summary(m: dict, langs: list[str]) -> str:
+    cells = []
+    for L in langs:
+        cells.append(f"{m.get(f'teacher_retrieval/en-{L}/accuracy', float('nan')):.2f}/"
+                     f"{m[f'sts_teacher/en-{L}/spearman']:.2f}/{m[f'retrieval/en-{L}/accuracy']:.2f}")
+    return "  ".join(cells) + (f"   {m.get('mean/teacher_retrieval/accuracy', float('nan')):.3f}/"
+                               f"{m['mean/sts_teacher/spearman']:.3f}/{m['mean/retrieval/accuracy']:.3f}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()

@@ -1,0 +1,135 @@
+"""Shared fixtures: a hermetic offline environment, Hydra composition, the CLI and the MLflow store.
+
+Environment (set when this file is imported, i.e. before any test module imports ``huggingface_hub``,
+which reads ``HF_HUB_OFFLINE`` once at import, and before ``torch`` reads ``OMP_NUM_THREADS``):
+
+- ``HF_HUB_OFFLINE=1`` and ``TOKENIZERS_PARALLELISM=false``, always;
+- ``POLYGLOT_DISTILL_CACHE``: kept when already set (CI sets ``.cache/polyglot-distill`` to reuse the converted
+  e5 model), else ``<repo>/.cache/polyglot-distill`` (git-ignored). A relative value is taken relative to the
+  repository root and made absolute, so subprocesses started in a temporary folder share the same cache;
+  ``tests/test_assets_e5.py`` reads the same variable;
+- ``OMP_NUM_THREADS=1`` unless already set: the tiny models of the tests gain nothing from threads, and on a
+  shared 2-core machine torch's default (all cores) makes a training step ~20x slower through spin-waiting;
+- ``MLFLOW_TRACKING_URI``, ``MLFLOW_RUN_ID`` and ``MLFLOW_EXPERIMENT_*`` are removed, so no test can log into a
+  store it did not create.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+TRAIN = REPO / "train.py"
+DEFAULT_CACHE = REPO / ".cache" / "polyglot-distill"
+
+_MLFLOW_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
+
+
+def _cache_dir() -> str:
+    value = os.environ.get("POLYGLOT_DISTILL_CACHE")
+    if not value:
+        return str(DEFAULT_CACHE)
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (REPO / path).resolve())
+
+
+TEST_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "POLYGLOT_DISTILL_CACHE": _cache_dir(),
+    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or "1",
+}
+os.environ.update(TEST_ENV)
+for _name in _MLFLOW_VARS:
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_env():
+    """The environment above, re-asserted for the whole session (a test may not leak a change into the next)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in TEST_ENV.items():
+            mp.setenv(key, value)
+        for key in _MLFLOW_VARS:
+            mp.delenv(key, raising=False)
+        Path(TEST_ENV["POLYGLOT_DISTILL_CACHE"]).mkdir(parents=True, exist_ok=True)
+        yield dict(TEST_ENV)
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_env(monkeypatch):
+    """``tracked_run`` pops ``MLFLOW_RUN_ID`` from the environment: make every test start without it."""
+    for key in _MLFLOW_VARS:
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def compose():
+    """``compose(overrides) -> DictConfig``: ``conf/config.yaml`` composed as ``train.py`` does (typed schema)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from polyglot_distill.config import register_configs
+
+    register_configs()
+
+    def _compose(overrides=(), return_hydra_config: bool = False):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3", job_name="tests"):
+            return hydra_compose(config_name="config", overrides=list(overrides),
+                                 return_hydra_config=return_hydra_config)
+
+    return _compose
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """``cli(*overrides, cwd=None, timeout=...)``: run ``train.py`` as a subprocess, as a user would.
+
+    Runs in ``tmp_path`` (so a relative ``mlflow.db``, ``mlruns/`` or ``outputs/`` lands there, never in the
+    repository) with ``hydra.run.dir=<tmp_path>/run`` unless the overrides set it. The result is a
+    ``CompletedProcess`` with ``.elapsed`` (seconds) and ``.run_dir`` added.
+    """
+
+    def _run(*overrides: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        args = list(overrides)
+        run_dir = tmp_path / "run"
+        for arg in args:
+            if arg.startswith("hydra.run.dir="):
+                run_dir = Path(arg.split("=", 1)[1])
+        if not any(a.startswith("hydra.run.dir=") for a in args) and "--cfg" not in args:
+            args.append(f"hydra.run.dir={run_dir}")
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(TRAIN), *args], cwd=cwd or tmp_path, env=dict(os.environ),
+                              capture_output=True, text=True, timeout=timeout)
+        proc.elapsed = time.perf_counter() - started
+        proc.run_dir = run_dir
+        return proc
+
+    return _run
+
+
+@pytest.fixture
+def mlflow_runs():
+    """``mlflow_runs(db_path, experiment="polyglot-distill") -> list[Run]`` ([] when no db or no experiment).
+
+    Never creates the database: a missing file means nothing was logged.
+    """
+
+    def _runs(db_path: Path, experiment: str = "polyglot-distill"):
+        if not Path(db_path).exists():
+            return []
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=f"sqlite:///{db_path}")
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            return []
+        return client.search_runs([exp.experiment_id])
+
+    return _runs

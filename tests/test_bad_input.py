@@ -1,0 +1,220 @@
+"""Bad input fails fast, with a message that names the field, the offending value and the fix.
+
+Each case runs the real CLI (``train.py`` as a subprocess) or, where a subprocess would only add ~6 s of
+imports, ``polyglot_distill.pipeline.run`` in-process on a composed config. ``stage`` says where the error
+must be caught:
+
+- ``compose``: Hydra rejects the override (exit 1);
+- ``preflight``: :func:`polyglot_distill.pipeline.preflight` raises it (no data read, no model loaded);
+- ``corpus``: building the corpus raises it, before any model loads and before the MLflow run opens;
+- ``model``: only loading the model can tell (the Hub case: is the model in the local cache?).
+
+For ``compose``/``preflight``/``corpus`` nothing is left behind: no MLflow run, no output folder (API) or no
+``data_manifest.json`` (CLI). Every case id is listed in docs/errors.md with its message and fix.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from polyglot_distill.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+FAST_S = 15  # a config error must not wait for a model
+HUB_S = 20
+
+
+@dataclass
+class Case:
+    id: str
+    overrides: list[str]
+    # all must appear in the message. In overrides and phrases, {tmp} is the test's folder, {lang} the case's
+    # language and {pattern_lang} a literal "{lang}" (data.tsv_pattern's placeholder)
+    phrases: list[str]
+    stage: str
+    mode: str = "api"  # "api": pipeline.run in-process; "cli": train.py subprocess
+    rc: int = 2
+    limit_s: float = FAST_S
+    xfail: str | None = None
+    files: dict[str, str] = field(default_factory=dict)  # tmp-relative path -> text, written before the run
+
+
+TSV_GOOD = "".join(f"This is English sentence number {k}.\tDas ist der deutsche Satz Nummer {k}.\n"
+                   for k in range(20))
+
+CASES = [
+    Case("unknown-language", ["experiment=smoke", "languages.targets=[xx]"],
+         ["languages.targets", "'xx'", "is not an ISO 639-1 language code", "two-letter code such as de"],
+         stage="corpus", mode="cli"),
+    Case("language-name-instead-of-code", ["experiment=smoke", "languages.targets=[German]"],
+         ["languages.targets", "'German'", "is not an ISO 639-1 language code", "Did you mean 'de'"],
+         stage="corpus"),
+    Case("misspelled-key", ["teacher.max_seq_lenght=3"],
+         ["teacher.max_seq_lenght", "Key 'max_seq_lenght' not in 'TeacherConfig'"],
+         stage="compose", mode="cli", rc=1),
+    Case("appended-misspelled-key", ["experiment=smoke", "+teacher.max_seq_lenght=3"],
+         ["teacher.max_seq_lenght", "max_seq_length"], stage="preflight"),
+    Case("language-without-catalogs", ["experiment=smoke", "languages.targets=[{lang}]"],
+         ["languages.targets", "no gettext pairs for '{lang}' after cleaning", "found 0 catalog files",
+          "Remove it from languages.targets", "data=tsv"], stage="corpus"),
+    Case("no-pairs-after-cleaning",
+         ["experiment=smoke", "languages.targets=[de]", "data.gettext_roots=[{tmp}/locale]",
+          "data.include_django=false"],
+         ["languages.targets", "no gettext pairs for 'de' after cleaning", "found 1 catalog files", "4 raw pairs",
+          "Remove it from languages.targets"], stage="corpus"),
+    Case("hub-model-offline", ["teacher=paraphrase-distilroberta", "tracking=none"],
+         ["teacher.model", "'sentence-transformers/paraphrase-distilroberta-base-v2'", "Hugging Face Hub id",
+          "not in the local Hugging Face cache", "bundled:minilm-l6"],
+         stage="model", mode="cli", limit_s=HUB_S),
+    Case("local-model-missing", ["experiment=smoke", "student.model=/nonexistent/model"],
+         ["student.model", "'/nonexistent/model'", "does not exist", "Check the path"], stage="preflight"),
+    Case("tsv-line-without-tab", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv"'],
+         ["{tmp}/en-de.tsv", "2 of 22 lines are malformed", "line 21 (no tab)", "data.max_bad_line_fraction=0.01",
+          "fix the file or raise data.max_bad_line_fraction"], stage="corpus",
+         files={"en-de.tsv": TSV_GOOD + "no tab in this line\nnor in this one\n", "en-fr.tsv": TSV_GOOD}),
+    Case("tsv-empty-side", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv"'],
+         ["{tmp}/en-de.tsv", "1 of 21 lines are malformed", "line 1 (empty side)",
+          "data.max_bad_line_fraction=0.01", "both sides non-empty"], stage="corpus",
+         files={"en-de.tsv": "An English sentence without translation.\t \n" + TSV_GOOD, "en-fr.tsv": TSV_GOOD}),
+    Case("tsv-file-missing",
+         ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/missing/en-{pattern_lang}.tsv"'],
+         ["data.tsv_pattern", "'{tmp}/missing/en-de.tsv' does not exist", "{pattern_lang} standing for the target"],
+         stage="corpus"),
+    Case("tsv-pattern-not-set", ["experiment=smoke", "data=tsv"],
+         ["data.tsv_pattern", "empty", "Set it to a path with {pattern_lang} for the language code"],
+         stage="corpus"),
+    Case("lr-zero", ["experiment=smoke", "optimizer.lr=0"],
+         ["optimizer.lr", "0.0", "must be > 0", "2e-5"], stage="preflight"),
+    Case("lr-negative", ["experiment=smoke", "optimizer.lr=-1e-5"],
+         ["optimizer.lr", "-1e-05", "must be > 0"], stage="preflight"),
+    Case("batch-size-zero", ["experiment=smoke", "optimizer.batch_size=0"],
+         ["optimizer.batch_size", ": 0", "must be > 0"], stage="preflight"),
+    Case("teacher-normalize-unknown", ["experiment=smoke", "teacher.normalize=yes"],
+         ["teacher.normalize", "'yes'", "keep, strip"], stage="preflight"),
+    Case("projection-never-dims-differ", ["experiment=smoke", "student.projection=never"],
+         ["student.projection", "'never'", "128", "384", "student.projection=auto"], stage="preflight"),
+    Case("test-split-too-small", ["experiment=smoke", "data.max_test_pairs=1"],
+         ["data.max_test_pairs", "1"], stage="preflight"),
+]
+CASE_IDS = [c.id for c in CASES]
+
+
+def _write_mo(path: Path, pairs: dict[str, str]) -> None:
+    """A GNU .mo catalog (what msgfmt writes), with a UTF-8 header entry."""
+    entries = sorted({"": "Content-Type: text/plain; charset=UTF-8\n", **pairs}.items())
+    ids = [k.encode() for k, _ in entries]
+    strs = [v.encode() for _, v in entries]
+    n = len(entries)
+    start = 7 * 4 + 16 * n
+    blob, orig, trans = b"", [], []
+    for table, items in ((orig, ids), (trans, strs)):
+        for item in items:
+            table.append((len(item), start + len(blob)))
+            blob += item + b"\0"
+    header = struct.pack("<7I", 0x950412DE, 0, n, 28, 28 + 8 * n, 0, 0)
+    body = b"".join(struct.pack("<2I", *e) for e in orig) + b"".join(struct.pack("<2I", *e) for e in trans)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + body + blob)
+
+
+# every pair is dropped by a cleaning rule: too few words, a grammatical placeholder, a URL, an option
+UNCLEANABLE = {
+    "Open": "Öffnen",
+    "Copied %d of %d files": "%d von %d Dateien kopiert",
+    "See https://example.org for details": "Siehe https://example.org für Details",
+    "Use --force to overwrite the file": "Verwenden Sie --force, um die Datei zu überschreiben",
+}
+
+
+def _language_without_catalogs() -> str:
+    from polyglot_distill.data import LANGUAGES, find_catalogs
+
+    for code in ["aa", *sorted(LANGUAGES)]:
+        if not find_catalogs(code, ["/usr/share/locale"], include_django=True):
+            return code
+    pytest.skip("every ISO 639-1 language has a catalog on this machine")
+
+
+def _fill(text: str, tmp: Path, lang: str) -> str:
+    return text.replace("{tmp}", str(tmp)).replace("{lang}", lang).replace("{pattern_lang}", "{lang}")
+
+
+def _params():
+    for case in CASES:
+        marks = [pytest.mark.xfail(reason=case.xfail, strict=True)] if case.xfail else []
+        yield pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", list(_params()))
+def test_bad_input_fails_fast_with_a_helpful_message(case, tmp_path, cli, compose, mlflow_runs, monkeypatch):
+    lang = _language_without_catalogs() if case.id == "language-without-catalogs" else "de"
+    if case.id == "no-pairs-after-cleaning":
+        _write_mo(tmp_path / "locale" / "de" / "LC_MESSAGES" / "test.mo", UNCLEANABLE)
+    for name, text in case.files.items():
+        (tmp_path / name).write_text(text)
+    overrides = [_fill(o, tmp_path, lang) for o in case.overrides]
+    phrases = [_fill(p, tmp_path, lang) for p in case.phrases]
+    db = tmp_path / "mlflow.db"
+    if not any(o.startswith("tracking") for o in overrides):
+        overrides.append(f"tracking.uri=sqlite:///{db}")
+
+    if case.mode == "cli":
+        proc = cli(*overrides)
+        message = proc.stderr
+        assert proc.returncode == case.rc, f"exit {proc.returncode}:\n{message[-3000:]}"
+        for phrase in phrases:
+            assert phrase in message, f"{phrase!r} not in:\n{message[-3000:]}"
+        if case.rc == 2:  # a ConfigError: one "error: ..." line, no traceback
+            assert "Traceback" not in message
+            assert any(line.startswith("error: ") and phrases[0] in line for line in message.splitlines())
+        assert proc.elapsed < case.limit_s, f"took {proc.elapsed:.1f} s"
+        if case.stage != "model":
+            assert not (proc.run_dir / "data_manifest.json").exists()
+            assert mlflow_runs(db) == []
+        return
+
+    monkeypatch.chdir(tmp_path)
+    cfg = compose(overrides)
+    from polyglot_distill.pipeline import preflight, run
+
+    if case.stage == "preflight":
+        with pytest.raises(ConfigError) as err:
+            preflight(cfg)  # no data read, no model loaded
+        for phrase in phrases:
+            assert phrase in str(err.value), f"{phrase!r} not in {err.value}"
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        run(cfg, tmp_path / "out")
+    elapsed = time.perf_counter() - started
+    for phrase in phrases:
+        assert phrase in str(err.value), f"{phrase!r} not in {err.value}"
+    assert elapsed < case.limit_s, f"took {elapsed:.1f} s"
+    assert not (tmp_path / "out").exists(), "output folder created for an error caught before the run"
+    assert mlflow_runs(db) == [], "MLflow run created for an error caught before the run"
+
+
+@pytest.mark.parametrize("source", ["conf/data/tsv.yaml", "docs/data.md"])
+def test_the_documented_tsv_pattern_override_is_valid(compose, source):
+    text = (REPO / source).read_text()
+    match = re.search(r"""data\.tsv_pattern=("[^"]*"|'[^']*'|[^\s`'"]+)""", text)
+    assert match, f"{source} shows no data.tsv_pattern override"
+    cfg = compose(["data=tsv", f"data.tsv_pattern={match.group(1)}"])
+    assert "{lang}" in cfg.data.tsv_pattern
+
+
+def test_offline_hub_id_is_caught_in_preflight(compose):
+    from polyglot_distill.pipeline import preflight
+
+    with pytest.raises(ConfigError, match="bundled:minilm-l6"):
+        preflight(compose(["teacher=paraphrase-distilroberta"]))
+
+
+def test_docs_errors_lists_every_case():
+    text = (REPO / "docs" / "errors.md").read_text()
+    rows = re.findall(r"^\|\s*`([a-z0-9-]+)`\s*\|", text, flags=re.M)
+    assert sorted(rows) == sorted(CASE_IDS), "docs/errors.md and test_bad_input.CASES must list the same cases"

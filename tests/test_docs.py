@@ -1,0 +1,105 @@
+"""Every command in a ```bash block of README.md and docs/*.md works as documented.
+
+- ``python train.py ...`` / ``.venv/bin/python train.py ...``: composed with ``--cfg job`` appended (Hydra prints
+  the config and stops); a sweep (``-m a=x,y``) is composed once per job. A command whose comment says it
+  ``fails`` must fail, naming the key it overrides.
+- ``python -c "..."``: run for real, from the repository root.
+- ``make <target>``: the target exists in the Makefile (running it would recurse into ``make test``).
+Anything else fails the test, so a new kind of documented command gets a rule here.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PYTHONS = {"python", "python3", ".venv/bin/python", "./.venv/bin/python"}
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return re.findall(r"^```bash\n(.*?)^```", text, flags=re.M | re.S)
+
+
+def _commands(block: str) -> list[tuple[str, list[str]]]:
+    """``(source text, argv)`` per shell command; a command may span lines (``\\`` or an open quote)."""
+    out, buf = [], ""
+    for line in block.splitlines():
+        buf = f"{buf}\n{line}" if buf else line
+        if buf.rstrip().endswith("\\"):
+            buf = buf.rstrip()[:-1]
+            continue
+        try:
+            argv = shlex.split(buf, comments=True)
+        except ValueError:  # a quote is still open: the command goes on
+            continue
+        if argv:
+            out.append((buf, argv))
+        buf = ""
+    assert not buf.strip(), f"unterminated command: {buf!r}"
+    return out
+
+
+def _documented():
+    for doc in DOCS:
+        for b, block in enumerate(_bash_blocks(doc.read_text())):
+            for c, (source, argv) in enumerate(_commands(block)):
+                yield pytest.param(source, argv, id=f"{doc.relative_to(REPO)}:{b}.{c}:{' '.join(' '.join(argv).split())[:50]}")
+
+
+COMMANDS = list(_documented())
+
+
+def test_docs_have_commands():
+    assert any(argv[:2] == [".venv/bin/python", "train.py"] for _, argv in (p.values for p in COMMANDS))
+    assert any(argv[1:2] == ["-c"] for _, argv in (p.values for p in COMMANDS))
+
+
+def _sweep_jobs(overrides: list[str]) -> list[list[str]]:
+    """Hydra's basic sweep: ``key=a,b`` (outside brackets and quotes) gives one job per value."""
+    choices = []
+    for arg in overrides:
+        key, sep, value = arg.partition("=")
+        if sep and "," in value and not re.search(r"[\[\]{}()'\"]", value):
+            choices.append([f"{key}={v}" for v in value.split(",")])
+        else:
+            choices.append([arg])
+    return [list(job) for job in itertools.product(*choices)]
+
+
+def _run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(("source", "argv"), COMMANDS)
+def test_documented_command(source, argv):
+    if argv[0] == "make":
+        makefile = (REPO / "Makefile").read_text()
+        for target in argv[1:]:
+            assert re.search(rf"^{re.escape(target)}:", makefile, flags=re.M), f"no make target {target!r}"
+        return
+    assert argv[0] in PYTHONS, f"no rule for documented command {source!r}: extend tests/test_docs.py"
+    if argv[1] == "-c":
+        proc = _run([sys.executable, "-c", argv[2]])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proc.stdout.strip(), "the snippet printed nothing"
+        return
+    assert argv[1] == "train.py", f"no rule for documented command {source!r}"
+    overrides = [a for a in argv[2:] if a not in ("-m", "--multirun")]
+    must_fail = re.search(r"#.*\bfails?\b", source) is not None
+    for job in _sweep_jobs(overrides) if len(overrides) < len(argv) - 2 else [overrides]:
+        proc = _run([sys.executable, str(REPO / "train.py"), *job, "--cfg", "job"])
+        if must_fail:
+            assert proc.returncode != 0, f"documented to fail but composed: {source}"
+            for arg in job:
+                assert arg.split("=", 1)[0].lstrip("+~") in proc.stderr, proc.stderr[-2000:]
+        else:
+            assert proc.returncode == 0, f"{' '.join(job)}:\n{proc.stderr[-3000:]}"
+            assert "teacher:" in proc.stdout and "student:" in proc.stdout
