@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--base", default="", help="overrides shared by every variant")
     parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "OVERRIDES"), required=True)
     parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--dry-run", action="store_true", help="compose every variant's config and stop")
     args = parser.parse_args()
 
     register_configs()
@@ -39,6 +40,9 @@ def main() -> None:
         base_cfg = compose("config", overrides=shlex.split(args.base))
         variants = {name: compose("config", overrides=shlex.split(args.base) + shlex.split(ov))
                     for name, ov in args.variant}
+    if args.dry_run:
+        print(f"{len(variants)} variants compose: {', '.join(variants)}")
+        return
     cfg = base_cfg
     seed_everything(cfg.seed)
     corpus = build_corpus(cfg.data, cfg.languages)
@@ -54,17 +58,27 @@ def main() -> None:
                                        [s for p in train_pairs for s in p], tempfile.mkdtemp())
     enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
     results = {"untrained": evaluation.evaluate(enc(base_student), sets["test"])}
-    student0 = _attach_projection(cfg, base_student, train_pairs, labels)
-    results["lstsq"] = evaluation.evaluate(enc(student0), sets["test"])
-    init_state = copy.deepcopy(student0.state_dict())
+    base_state = copy.deepcopy(base_student.state_dict())
+    initial: dict[str, dict] = {}  # one initial head per distinct projection setting
 
-    for name, vcfg in variants.items():
-        seed_everything(vcfg.seed)
+    def initial_student(vcfg):
+        key = f"{vcfg.student.projection}/{vcfg.student.projection_init}/{vcfg.student.projection_ridge}"
+        base_student.load_state_dict(base_state)
+        if key not in initial:
+            seed_everything(vcfg.seed)
+            s0 = _attach_projection(vcfg, base_student, train_pairs, labels)
+            initial[key] = copy.deepcopy(s0.state_dict())
+            results[f"init {key}"] = evaluation.evaluate(enc(s0), sets["test"])
         student = models.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],
                                       tempfile.mkdtemp())
-        if distill.projection_head(student0) is not None:  # same architecture, weights from init_state
+        if any(k.startswith("2.") or ".linear." in k for k in initial[key]):  # has a Dense head
             student = models.add_projection(student, labels.dim)
-        student.load_state_dict(init_state)
+        student.load_state_dict(initial[key])
+        return student
+
+    for name, vcfg in variants.items():
+        student = initial_student(vcfg)
+        seed_everything(vcfg.seed)
         if vcfg.student.freeze_word_embeddings:
             models.freeze_word_embeddings(student)
         t0 = time.perf_counter()

@@ -4,6 +4,7 @@
   the config and stops); a sweep (``-m a=x,y``) is composed once per job. A command whose comment says it
   ``fails`` must fail, naming the key it overrides.
 - ``python -c "..."``: run for real, from the repository root.
+- ``benchmarks/ablate.py ...``: run with ``--dry-run`` (every variant's overrides compose, nothing trains).
 - ``make <target>``: the target exists in the Makefile (running it would recurse into ``make test``).
 Anything else fails the test, so a new kind of documented command gets a rule here.
 """
@@ -90,6 +91,11 @@ def test_documented_command(source, argv):
         proc = _run([sys.executable, "-c", argv[2]])
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip(), "the snippet printed nothing"
+        return
+    if argv[1] == "benchmarks/ablate.py":  # compose every variant, train nothing
+        proc = _run([sys.executable, *argv[1:], "--dry-run"])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "variants compose" in proc.stdout
         return
     assert argv[1] == "train.py", f"no rule for documented command {source!r}"
     overrides = [a for a in argv[2:] if a not in ("-m", "--multirun")]

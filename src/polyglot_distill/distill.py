@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +195,11 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     )
     result = trainer.train()
     student.eval()
-    return {"steps": total_steps, "train_seconds": result.metrics.get("train_runtime"),
-            "best_step": _best_step(trainer), "dev_history": history}
+    facts = {"steps": total_steps, "train_seconds": result.metrics.get("train_runtime"),
+             "best_step": _best_step(trainer), "dev_history": history}
+    # the best checkpoint is loaded into ``student``; the folders (~0.5 GB each for e5-small) are spent
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    return facts
 
 
 def _best_step(trainer) -> int | None:
