@@ -87,6 +87,8 @@ class OptimizerConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     batch_size: int = 32
+    # batches of similar-length sentences (shuffled at the batch level): ~2x fewer padded tokens
+    length_grouped: bool = True
     epochs: float = 1.0
     max_steps: int = -1
     max_grad_norm: float = 1.0

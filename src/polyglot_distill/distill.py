@@ -21,6 +21,7 @@ from sentence_transformers.sentence_transformer.training_args import SentenceTra
 from transformers import TrainerCallback
 
 from polyglot_distill import evaluation
+from polyglot_distill.batching import LengthGroupedBatchSampler
 from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         use_cpu=cfg.hardware.device == "cpu",
         bf16=cfg.hardware.precision == "bf16",
         fp16=cfg.hardware.precision == "fp16",
+        **({"batch_sampler": LengthGroupedBatchSampler} if opt.length_grouped else {}),
     )
     loss = MSELoss(student)
     trainer = SentenceTransformerTrainer(
