@@ -107,7 +107,8 @@ def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
 
     mlflow.set_tracking_uri(tcfg.uri)
     ensure_experiment(tcfg.uri, tcfg.experiment)
-    tags = {f"choice.{group}": str(value) for group, value in choices.items() if not group.startswith("hydra/")}
+    tags = {f"choice.{group}": str(value) for group, value in choices.items()
+            if value is not None and not group.startswith("hydra/")}
     tags["git_commit"] = git_commit()
     tags["output_dir"] = str(output_dir)
     name = tcfg.run_name or "-".join(str(choices.get(g, "")) for g in ("teacher", "student", "languages"))
