@@ -22,7 +22,7 @@ from hydra import compose, initialize_config_dir
 from polyglot_distill import distill, evaluation, models
 from polyglot_distill.config import register_configs
 from polyglot_distill.data.corpus import build_corpus
-from polyglot_distill.pipeline import _attach_projection, seed_everything
+from polyglot_distill.pipeline import _attach_projection, preflight, seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +40,8 @@ def main() -> None:
         base_cfg = compose("config", overrides=shlex.split(args.base))
         variants = {name: compose("config", overrides=shlex.split(args.base) + shlex.split(ov))
                     for name, ov in args.variant}
+    for vcfg in variants.values():
+        preflight(vcfg)
     if args.dry_run:
         print(f"{len(variants)} variants compose: {', '.join(variants)}")
         return

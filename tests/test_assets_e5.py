@@ -46,20 +46,8 @@ XLMR_ONLY_IDS = {
 
 # C-engine embeddings (L2-normalized, 384 x float16, little endian, base64) of prefix + text.
 REFERENCE_EMBEDDINGS = [
-    ('passage: ', 'The quick brown fox jumps over the lazy dog.', (
-        "4Co7nwSbbaq+L1+lXqGlrO8pQZnXJ6AqsyzhqIaoAyvAJeKoc6mSqvuY9Kb4qkoq4ijhKaqotSLNK2utTaWDrnej"
-        "DqoWJ7AfNKJWqaEpj6mGJPQkoSwLKiYorygMqvkkDaxYrWGlsyiHnpsmeiyYqcWrO646q7orxis/oV4kBymIKv4r"
-        "NCpqJ1uqNKrYrYcr55Q9nfwkmqkPJxukGywYpl6fPyOwqdgqJa0GJ6md1a34JnafCin0K2io6ayurMGff6wyLJwt"
-        "rKVZKSKsPh1/p1GtsKevK8OpKS0yqF+nKiGhLHktvqwTpAWq9RseqEOpOywTqEaqwKz8GFOsRihXG7AomQAgKGwr"
-        "oCtyIu8mKS2CqSecK6rhq/WnXSwLqQGf4ylkoPstu6cHMHqqHyXLrUUsLCj9LgSjdK6zpPsqCSYnqWWuQK3In+ms"
-        "5KOXK68ttKHKqHerxJsOqYcluKhiJ0mkRytGLHsouqFjqlSwiyEcpf6quqJooWMor6UwrMsmxIEdrI+qUiqbpvkl"
-        "IyrYKnoj8qIdIpWhZiRvkMqlRSdhGUIkiyfJrzGsCy2VroyaByw1KsmpNS2WKQCiVShYrq+l7CVIKjCma6GuK3mn"
-        "YxdgpnSt56l3rOQkbSsqKLetOqeaqIYrG63fIN2r8adyKaghViVDKf8YjadJqnepySoiKroseCFGGhOhRqEULH4q"
-        "ZSd3LD2pdabcp7qrOaiYLzsoX6isrjWqtZhCLnapBKzqKHwoPiwmKZQp8hzsq3Qt46zepLam+ai4Jx+p9CoCpQQp"
-        "By1NpE0tRKdbqe4rVSoyrV0f7ywxLC4ljiwxLDorRKunqzAsmSpJFnAlI6korW8mdKlYIoOrDin8o8Wts6vJKPgn"
-        "hywppgmp+SwiqdocbajKKw2qOKvwGb4pjK3YJRIjnKx9KKAjrq0QHngooqxzKDoomp3gKwik06eXIvQk/K1rJUoq"
-        "BqmPK7UsF6SCJPoh1KtKLRgsDyGlH0KsbKzLGVArWa5eqnIsIC1gLLUq"
-    )),
+    # the converter's own conversion check (assets/e5.py) uses the same C-engine vector
+    ('passage: ', 'The quick brown fox jumps over the lazy dog.', e5mod.CHECK_EMBEDDING),
     ('passage: ', 'Привет, как дела? Москва — столица России.', (
         "nifuI3OpgqpSKSuo8ii/qAkqZyZeLFqqECluqP2iTij7K2ynxaULpL8ofaPUq/woYymBLqioICgJK3msBaeZqxUp"
         "X6mJLB4q2Kz0qs4qRq0+qXAeZSYuLOosNy3RpZApw6g9p8yosialLGYpSSeqqcGqBaxurEomIilppO8kBJWiLJol"

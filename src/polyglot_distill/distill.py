@@ -22,7 +22,6 @@ from transformers import TrainerCallback
 
 from polyglot_distill import evaluation
 from polyglot_distill.batching import LengthGroupedBatchSampler
-from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +88,6 @@ def projection_head(model: SentenceTransformer) -> Dense | None:
 
 def build_optimizer(model: SentenceTransformer, opt_cfg) -> torch.optim.Optimizer:
     """AdamW with the encoder at ``lr`` and the projection head at ``head_lr`` (no decay on biases/norms)."""
-    if opt_cfg.lr <= 0:
-        raise ConfigError(f"optimizer.lr: {opt_cfg.lr} must be > 0 (the seed uses 2e-5).")
     head = projection_head(model)
     head_ids = {id(p) for p in head.parameters()} if head is not None else set()
     groups: dict[tuple[float, float], list] = {}
@@ -150,8 +147,6 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
             dev_sets: list[evaluation.LanguageSet], cfg, output_dir: Path, log_metrics) -> dict:
     """Train the student in place; loads the best dev checkpoint at the end. Returns training facts."""
     opt = cfg.optimizer
-    if opt.batch_size <= 0:
-        raise ConfigError(f"optimizer.batch_size: {opt.batch_size} must be > 0 (the seed uses 32).")
     if cfg.distill.dropout is not None:
         set_dropout(student, cfg.distill.dropout)
     steps_per_epoch = math.ceil(len(train_pairs) / opt.batch_size)

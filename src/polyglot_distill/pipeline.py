@@ -16,15 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 from polyglot_distill import distill, evaluation, models, report
 from polyglot_distill.config import GROUPS
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
-from polyglot_distill.errors import ConfigError
+from polyglot_distill.errors import ConfigError, check_choice
 from polyglot_distill.tracking import tracked_run
 
 log = logging.getLogger(__name__)
-
-
-def _check_choice(field: str, value, choices: tuple) -> None:
-    if value not in choices:
-        raise ConfigError(f"{field}: '{value}' is not one of {', '.join(map(str, choices))}.")
 
 
 def check_known_keys(cfg: DictConfig) -> None:
@@ -41,10 +36,10 @@ def check_known_keys(cfg: DictConfig) -> None:
 def preflight(cfg: DictConfig) -> None:
     """Checks that need no model and no data: fail in milliseconds, not after loading a teacher."""
     check_known_keys(cfg)
-    _check_choice("teacher.normalize", cfg.teacher.normalize, ("keep", "strip"))
-    _check_choice("student.pooling", cfg.student.pooling, ("mean",))
-    _check_choice("student.projection", cfg.student.projection, ("auto", "always", "never"))
-    _check_choice("student.projection_init", cfg.student.projection_init, ("lstsq", "random"))
+    check_choice("teacher.normalize", cfg.teacher.normalize, models.NORMALIZE)
+    check_choice("student.pooling", cfg.student.pooling, models.POOLING)
+    check_choice("student.projection", cfg.student.projection, models.PROJECTION)
+    check_choice("student.projection_init", cfg.student.projection_init, models.PROJECTION_INIT)
     models.check_model_spec(cfg.teacher.model, "teacher.model", models.BUNDLED_TEACHERS)
     models.check_model_spec(cfg.student.model, "student.model", models.BUNDLED_STUDENTS, allow_tiny=True)
     teacher_dim = models.known_dimension(cfg.teacher.model)
@@ -168,6 +163,4 @@ def _attach_projection(cfg, student, train_pairs, labels):
         x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
         w, b = distill.fit_lstsq(x, labels(english), ridge=cfg.student.projection_ridge)
         weight, bias = torch.from_numpy(w), torch.from_numpy(b)
-    elif cfg.student.projection_init != "random":
-        raise ConfigError(f"student.projection_init: '{cfg.student.projection_init}' is not one of lstsq, random.")
     return models.add_projection(student, teacher_dim, weight, bias)
