@@ -2,6 +2,8 @@
 
 Loads the corpus, the teacher labels and the student once, then for each variant (a set of Hydra overrides)
 restores the same initial student, distils with the real ``distill.distill`` and scores dev and test.
+A variant may lower ``data.max_train_pairs`` below the base's: it trains on the first pairs of each
+language in the corpus's stable order, exactly the pairs that cap gives a full run.
 
     .venv/bin/python benchmarks/ablate.py --base "optimizer.max_steps=100" \
         --variant seed "" --variant head_lr "optimizer.head_lr=1e-3"
@@ -79,19 +81,25 @@ def main() -> None:
         return student
 
     for name, vcfg in variants.items():
+        cap = vcfg.data.max_train_pairs if vcfg.data.max_train_pairs > 0 else None
+        if cfg.data.max_train_pairs > 0 and (cap is None or cap > cfg.data.max_train_pairs):
+            raise SystemExit(f"variant {name}: data.max_train_pairs={cap} exceeds the base's "
+                             f"{cfg.data.max_train_pairs}; raise it in --base")
+        variant_pairs = [p for L in langs for p in corpus.splits["train"][L][:cap]]
         student = initial_student(vcfg)
         seed_everything(vcfg.seed)
         if vcfg.student.freeze_word_embeddings:
             models.freeze_word_embeddings(student)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
-            facts = distill.distill(student, train_pairs, labels, sets["dev"], vcfg, Path(out), lambda *a, **k: None)
+            facts = distill.distill(student, variant_pairs, labels, sets["dev"], vcfg, Path(out), lambda *a, **k: None)
         seconds = time.perf_counter() - t0
         results[name] = {**evaluation.evaluate(enc(student), sets["test"]),
-                         "train_seconds": seconds, "best_step": facts["best_step"],
+                         "train_seconds": seconds, "best_step": facts["best_step"], "steps": facts["steps"],
+                         "train_pairs": len(variant_pairs),
                          "dev_history": [{k: h[k] for k in ("step", "selection", "mean/retrieval/accuracy")}
                                          for h in facts["dev_history"]]}
-        print(f"[{name}] {seconds:.0f}s best_step={facts['best_step']} " + summary(results[name], langs), flush=True)
+        print(f"[{name}] {len(variant_pairs)} pairs, {facts['steps']} steps, {seconds:.0f}s best_step={facts['best_step']} " + summary(results[name], langs), flush=True)
 
     print("\nvariant          " + "  ".join(f"{L:>14}" for L in langs) + "   mean tr/sts/ret")
     for name, m in results.items():
