@@ -56,6 +56,10 @@ def preflight(cfg: DictConfig) -> None:
         raise ConfigError(f"optimizer.lr: {cfg.optimizer.lr} must be > 0 (the seed uses 2e-5).")
     if cfg.optimizer.batch_size <= 0:
         raise ConfigError(f"optimizer.batch_size: {cfg.optimizer.batch_size} must be > 0 (the seed uses 32).")
+    check_choice("hardware.precision", cfg.hardware.precision, ("fp32", "bf16", "fp16"))
+    if cfg.hardware.precision == "fp16" and cfg.hardware.device != "cuda":
+        raise ConfigError(f"hardware.precision: 'fp16' needs a CUDA GPU (hardware.device is "
+                          f"'{cfg.hardware.device}'). Use bf16 on CPU (hardware=cpu_bf16) or fp32.")
     if cfg.hardware.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("hardware.device: 'cuda' but torch sees no CUDA GPU here. Use hardware=cpu.")
     unknown = set(cfg.eval.splits) - {"dev", "test"}
