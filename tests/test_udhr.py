@@ -113,6 +113,12 @@ def test_real_package_aligns_hundreds_of_languages(real_cache):
                                   "Ils sont doués de raison et de conscience et doivent agir les uns envers "
                                   "les autres dans un esprit de fraternité.")
     assert available["zh"][0][1].startswith("人人生而自由")  # standard Mandarin, not a dialect text
+    import unicodedata  # the Vietnamese file is stored decomposed (NFD); the pairs are composed
+
+    assert all(unicodedata.is_normalized("NFC", xx) for _, xx in available["vi"])
+    vi = dict(available["vi"])
+    assert vi["Everyone has the right to life, liberty and the security of person."] == \
+        "Mọi người đều có quyền sống, tự do và an toàn cá nhân."
 
 
 def _eval_cfg(languages, min_pairs=40):

