@@ -197,3 +197,24 @@ def test_tracking_none_creates_no_store(compose, tmp_path, monkeypatch):
     leftovers = [p for p in tmp_path.rglob("*") if p.suffix == ".db" or p.name in ("mlruns", "mlartifacts")]
     assert leftovers == []
     assert (REPO / "mlflow.db").exists() == repo_db_before
+
+
+def test_the_logged_student_loads_back_and_embeds(smoke, run):
+    """The sentence-transformers flavour: the run's model_uri tag resolves, loads, and embeds like the run did."""
+    import mlflow
+    import numpy as np
+
+    uri = run.data.tags["model_uri"]
+    assert uri.startswith("models:/m-"), uri
+    mlflow.set_tracking_uri(f"sqlite:///{smoke['db']}")
+    try:
+        model = mlflow.sentence_transformers.load_model(uri)
+        sentences = ["Das ist ein Test.", "This is a test.", "Ceci est un test."]
+        vectors = model.encode(sentences)
+        assert vectors.shape == (3, 384) and np.isfinite(vectors).all()  # projected to the teacher's 384 dims
+        as_pyfunc = np.asarray(mlflow.pyfunc.load_model(uri).predict(sentences))
+        np.testing.assert_allclose(as_pyfunc, vectors, atol=1e-5)
+        logged = mlflow.get_logged_model(uri.removeprefix("models:/"))
+        assert logged.source_run_id == run.info.run_id
+    finally:
+        mlflow.set_tracking_uri(None)

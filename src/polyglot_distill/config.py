@@ -136,6 +136,12 @@ class TrackingConfig:
     uri: str = "sqlite:///mlflow.db"
     experiment: str = "polyglot-distill"
     run_name: Optional[str] = None
+    # CPU, memory, disk and network as system/... metrics, sampled every 10 s while a run is open
+    system_metrics: bool = True
+    # log the trained student with MLflow's sentence-transformers flavour (~0.5 GB for e5-small)
+    log_model: bool = True
+    # a sweep registers its best job's student under this name with the alias "best" (null: no registry)
+    registered_model: Optional[str] = "polyglot-distill-student"
 
 
 @dataclass

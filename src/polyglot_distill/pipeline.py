@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from polyglot_distill import distill, evaluation, models, report, zero_shot
+from polyglot_distill import distill, evaluation, model_registry, models, report, zero_shot
 from polyglot_distill.config import GROUPS
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
 from polyglot_distill.errors import ConfigError, check_choice
@@ -150,6 +150,8 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
 
         if cfg.save_model:
             student.save(str(output_dir / "model"))
+        if tracker.enabled and cfg.tracking.log_model:
+            model_registry.log_student(student)
         rows = report.results_rows(metrics, langs)
         print("\n" + report.format_table(rows) + "\n")
         for path in report.write_results(rows, metrics, output_dir):

@@ -2,6 +2,11 @@
 
 The run is opened with ``with mlflow.start_run(...)`` so an exception ends it FAILED (never left RUNNING) and
 nothing stays active for the next job of a sweep. ``tracking=none`` keeps the same calls as no-ops.
+
+In a sweep (``train.py -m``) the run is a child of the sweep's parent run, whose id comes from the environment
+variable ``POLYGLOT_DISTILL_PARENT_RUN_ID`` (set by :mod:`polyglot_distill.sweep` before any job starts, so
+the worker processes of the joblib launcher inherit it too). System metrics (CPU, memory, disk, network) are
+sampled by MLflow's monitor thread every 10 s (``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL``) while a run is open.
 """
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 MAX_PARAM_CHARS = 6000
+MAX_TAG_CHARS = 5000
+PARENT_RUN_ENV = "POLYGLOT_DISTILL_PARENT_RUN_ID"
 SECRET_MARKERS = ("password", "token", "secret", "credential")
 
 
@@ -96,9 +103,59 @@ def ensure_experiment(uri: str, name: str) -> None:
     mlflow.set_experiment(name)
 
 
+# The id of the last run that tracked_run opened in this process: lets a sweep job that failed tell whether its
+# run exists already (see record_failure).
+last_run_id: str | None = None
+
+
+def forget_parent_run() -> None:
+    """A single run is never nested: drop a parent run id left in the environment."""
+    stale = os.environ.pop(PARENT_RUN_ENV, None)
+    if stale:
+        log.warning("ignoring %s=%s from the environment: a single run has no parent", PARENT_RUN_ENV, stale)
+
+
+def quiet_system_metrics() -> None:
+    """MLflow's monitor logs four INFO lines per run (started, no GPU, stopping, stopped): keep warnings only."""
+    logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+
+
+def _parent_run_id(experiment: str) -> str | None:
+    """The sweep's parent run, when it is in the store and experiment this job logs to (else a warning)."""
+    parent = os.environ.get(PARENT_RUN_ENV)
+    if not parent:
+        return None
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    try:
+        run = MlflowClient().get_run(parent)
+    except Exception as err:  # noqa: BLE001 - e.g. tracking.uri is swept: the parent is in another store
+        log.warning("not nesting under sweep run %s: %s", parent, str(err).splitlines()[0])
+        return None
+    if run.info.experiment_id != mlflow.get_experiment_by_name(experiment).experiment_id:
+        log.warning("not nesting under sweep run %s: it is in another experiment than %r", parent, experiment)
+        return None
+    return parent
+
+
+def _job_tags() -> dict[str, str]:
+    """``sweep.job`` (Hydra's job number) and ``sweep.overrides`` (the job's overrides) of a sweep job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    hc = HydraConfig.get()
+    return {"sweep.job": str(hc.job.get("num", "")), "sweep.overrides": " ".join(hc.overrides.task)[:MAX_TAG_CHARS]}
+
+
 @contextlib.contextmanager
 def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
-    """Open the experiment's MLflow run; yields a :class:`Tracker`. Ends FAILED when the body raises."""
+    """Open the experiment's MLflow run; yields a :class:`Tracker`. Ends FAILED when the body raises.
+
+    Nested under the sweep's parent run when ``POLYGLOT_DISTILL_PARENT_RUN_ID`` is set.
+    """
+    global last_run_id
     tcfg = cfg.tracking
     if not tcfg.enabled:
         yield Tracker(enabled=False)
@@ -116,10 +173,50 @@ def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
     stale = os.environ.pop("MLFLOW_RUN_ID", None)
     if stale:
         log.warning("ignoring MLFLOW_RUN_ID=%s from the environment: each experiment opens its own run", stale)
-    with mlflow.start_run(run_name=name, tags={k: v for k, v in tags.items() if v}) as run:
+    parent = _parent_run_id(tcfg.experiment)
+    if parent:
+        tags |= _job_tags()
+    system_metrics = bool(tcfg.get("system_metrics", True))
+    if system_metrics:
+        quiet_system_metrics()
+    with mlflow.start_run(run_name=name, tags={k: v for k, v in tags.items() if v}, parent_run_id=parent,
+                          log_system_metrics=system_metrics) as run:
+        last_run_id = run.info.run_id
         tracker = Tracker(enabled=True)
         tracker.run_id = run.info.run_id
         params = flatten(cfg)
         for chunk in range(0, len(params), 100):
             mlflow.log_params(dict(list(params.items())[chunk:chunk + 100]))
         yield tracker
+
+
+class _JobFailed(Exception):
+    """Raised inside a run opened only to record a failure, so that the run ends FAILED."""
+
+
+def record_failure(cfg: DictConfig, choices: dict[str, str], output_dir: Path, err: BaseException,
+                   run_id: str | None = None) -> str | None:
+    """Make a sweep job's failure visible in MLflow: a FAILED run with an ``error`` tag.
+
+    ``run_id`` is the job's own run when it was opened before the failure (it already ended FAILED: only the
+    tag is added); otherwise (a config error found before any run) a FAILED run with the job's params and tags
+    is opened now. Returns the run's id, or None when tracking is off or the store cannot be reached.
+    """
+    if not cfg.tracking.enabled:
+        return None
+    message = f"{type(err).__name__}: {err}"[:MAX_TAG_CHARS]
+    try:
+        if run_id:
+            from mlflow.tracking import MlflowClient
+
+            MlflowClient(cfg.tracking.uri).set_tag(run_id, "error", message)
+            return run_id
+        try:
+            with tracked_run(cfg, choices, output_dir) as tracker:
+                tracker.set_tags({"error": message})
+                raise _JobFailed
+        except _JobFailed:
+            return last_run_id
+    except Exception as log_err:  # noqa: BLE001 - the job's own error is what the user needs to see
+        log.warning("could not record the failure in MLflow: %s", log_err)
+        return None
