@@ -138,6 +138,9 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
                         initial_dev["selection"], final_dev["selection"])
             student.load_state_dict(initial_state)
             final_dev, facts["best_step"] = initial_dev, 0
+        # the kept student's dev scores, logged at the last step so that MLflow's latest dev/... value is the one
+        # train.py returns (the Trainer's last evaluation need not be of the checkpoint it kept)
+        tracker.log_metrics(_prefixed("dev", final_dev), step=int(facts["steps"]))
         metrics |= _prefixed("dev", final_dev)
         for split in cfg.eval.splits:
             if split == "test":
@@ -146,7 +149,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
                 metrics |= _prefixed(split, evaluation.evaluate(enc(student), sets[split], f"eval {split}"))
         metrics["time/total_s"] = time.perf_counter() - started
         metrics["train/best_step"] = float(facts["best_step"] or 0)
-        tracker.log_metrics(metrics)
+        tracker.log_metrics({k: v for k, v in metrics.items() if not k.startswith("dev/")})  # dev/: logged above
 
         if cfg.save_model:
             student.save(str(output_dir / "model"))
