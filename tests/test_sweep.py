@@ -104,8 +104,13 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job_and_a_summary(launcher, 
     assert float(rows[0]["teacher_retrieval/en-de/accuracy"]) == de_score
     assert float(rows[1]["sts_teacher/en-fr/spearman"]) == children[1].data.metrics["sts_teacher/en-fr/spearman"]
     assert rows[0]["teacher_retrieval/en-fr/accuracy"] == "" and rows[1]["teacher_retrieval/en-de/accuracy"] == ""
-    for png in ("summary_scores.png", "summary_teacher_retrieval.png"):
+    import matplotlib.image
+
+    # 2 jobs x 2 languages: the scores chart is 12 x 4.4 in, the heatmap 5 x 3 in, both at 110 dpi
+    for png, size in (("summary_scores.png", (484, 1320)), ("summary_teacher_retrieval.png", (330, 550))):
         assert (sweep_dir / png).read_bytes()[:8] == PNG_MAGIC, png
+        pixels = matplotlib.image.imread(str(sweep_dir / png))
+        assert pixels.shape[:2] == size and pixels.std() > 0.05, (png, pixels.shape)  # the right size, not blank
 
     # every job logged its student; the one with the best *dev* selection is registered with the alias "best"
     from mlflow.tracking import MlflowClient
