@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run smoke test ui clean-cache
+.PHONY: setup browser run smoke test ui clean-cache
 
 setup: $(STAMP)
 
@@ -26,11 +26,22 @@ run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small
 smoke: setup  ## < 60 s end-to-end check with the tiny student
 	$(PY) train.py experiment=smoke $(ARGS)
 
-test: setup  ## the whole test suite (slow tests included)
+test: setup browser  ## the whole test suite (slow tests included)
 	$(PY) -m pytest -q $(ARGS)
 
+# tests/test_ui.py drives headless Chromium against the MLflow UI: Debian's `chromium`, installed when missing.
+browser:  ## install Debian's chromium (headless browser of tests/test_ui.py) when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+# Binds 127.0.0.1 (this machine only) unless HOST is given on the command line: `make ui HOST=0.0.0.0` shares it
+# on the network (an exported HOST, as csh sets it, is ignored: a plain `=` here wins over the environment).
+# MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false: no GenAI job runner (~7 background processes this project never uses).
+HOST = 127.0.0.1
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over the project's store
-	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port $${PORT:-5000}
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host $(HOST) --port $${PORT:-5000}
 
 clean-cache:
 	rm -rf .cache/polyglot-distill
