@@ -73,11 +73,8 @@ def e5_bin_path() -> Path:
 
 def verify_sha256(path: str | Path, expected: str = E5_SHA256) -> None:
     """Raise ``RuntimeError`` naming the file, both hashes and the fix if ``path`` does not hash to ``expected``."""
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    actual = digest.hexdigest()
+        actual = hashlib.file_digest(fh, "sha256").hexdigest()
     if actual != expected:
         raise RuntimeError(
             f"{path}: sha256 mismatch: expected {expected}, got {actual}. The file is corrupted or from "

