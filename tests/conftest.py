@@ -133,3 +133,24 @@ def mlflow_runs():
         return client.search_runs([exp.experiment_id])
 
     return _runs
+
+
+_ADJ = [("small", "kleine", "petit"), ("old", "alte", "vieux"), ("red", "rote", "rouge"),
+        ("quiet", "ruhige", "calme"), ("new", "neue", "nouveau"), ("cold", "kalte", "froid")]
+_NOUN = [("house", "Haus", "maison"), ("garden", "Garten", "jardin"), ("train", "Zug", "train"),
+         ("letter", "Brief", "lettre"), ("bridge", "Brücke", "pont"), ("window", "Fenster", "fenêtre")]
+
+
+@pytest.fixture(scope="session")
+def quick_tsv(tmp_path_factory) -> list[str]:
+    """Overrides that read a small synthetic en-de/en-fr corpus (``data=tsv``, 1,200 pairs a language) instead of
+    the machine's gettext catalogs: the same smoke run, ~5 s sooner (parsing the catalogs of two languages).
+    For tests of the run's machinery (resume, signals, concurrency), not of the data."""
+    folder = tmp_path_factory.mktemp("quick-tsv")
+    for col, lang in ((1, "de"), (2, "fr")):
+        lines = []
+        for k in range(1200):
+            adj, noun = _ADJ[k % len(_ADJ)], _NOUN[(k // len(_ADJ)) % len(_NOUN)]
+            lines.append(f"The {adj[0]} {noun[0]} number {k} is here.\t{noun[col]} {adj[col]} {k} ({lang}).\n")
+        (folder / f"en-{lang}.tsv").write_text("".join(lines))
+    return ["data=tsv", f'data.tsv_pattern="{folder}/en-{{lang}}.tsv"']
