@@ -1,8 +1,10 @@
 """Sweeps (`train.py -m`) as MLflow experiments: one parent run, one nested child run per job, a summary.
 
-The CLI tests run real two-job sweeps of the smoke experiment (one language per job, 50 training pairs, no
-UDHR) under the basic launcher and the joblib launcher (worker processes), and a sweep whose first job fails
-with a config error. The other tests check the pieces (nesting, failure records, the summary) in seconds.
+The CLI tests run a real two-job sweep of the smoke experiment (one language per job, 50 training pairs, no
+UDHR) under the basic launcher, and a sweep whose first job fails with a config error. Sweeps whose jobs run in
+other processes nest the same way: the joblib launcher's in tests/test_mlflow_server.py (over HTTP) and
+tests/test_concurrency.py (one SQLite file), submitit's in tests/test_submitit.py. The other tests check the
+pieces (nesting, failure records, the summary) in seconds.
 """
 from __future__ import annotations
 
@@ -51,17 +53,12 @@ def _download(db: Path, run_id: str, name: str, dst: Path) -> Path:
     return Path(MlflowClient(f"sqlite:///{db}").download_artifacts(run_id, name, str(dst)))
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
-def test_a_sweep_is_one_parent_run_with_a_child_per_job_and_a_summary(launcher, cli, mlflow_runs, tmp_path,
-                                                                       monkeypatch):
+def test_a_sweep_is_one_parent_run_with_a_child_per_job_and_a_summary(cli, mlflow_runs, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
-    extra = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
     started = time.perf_counter()
-    proc, db, sweep_dir = _sweep(cli, tmp_path, "languages.targets=[de],[fr]", *extra)
+    proc, db, sweep_dir = _sweep(cli, tmp_path, "languages.targets=[de],[fr]")
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-4000:]}"
-    if launcher == "joblib":  # the jobs ran in joblib's worker processes, not in this one
-        assert "Joblib.Parallel(" in proc.stdout + proc.stderr
 
     parents, children = _split(mlflow_runs(db))
     assert len(parents) == 1, [r.info.run_name for r in parents]
@@ -85,7 +82,7 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job_and_a_summary(launcher, 
     assert parent.info.status == "FINISHED"
     assert "languages.targets=[de],[fr]" in ptags["sweep.overrides"] and "experiment=smoke" in ptags["sweep.overrides"]
     assert ptags["sweep.dir"] == str(sweep_dir)
-    assert ptags["sweep.launcher"] == launcher
+    assert ptags["sweep.launcher"] == "basic"
     assert parent.data.metrics["sweep/jobs"] == 2 and parent.data.metrics["sweep/failed_jobs"] == 0
     assert parent.data.metrics["sweep/best_selection"] == max(c.data.metrics["selection"] for c in children)
     assert "system/cpu_utilization_percentage" in parent.data.metrics
@@ -121,7 +118,7 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job_and_a_summary(launcher, 
     version = client.get_model_version_by_alias("polyglot-distill-student", "best")
     assert version.run_id == best.info.run_id and version.tags["sweep_parent_run"] == pid
     assert client.get_run(pid).data.tags["sweep.best_run"] == best.info.run_id
-    print(f"{launcher} sweep of 2 jobs: {elapsed:.1f} s")
+    print(f"basic sweep of 2 jobs: {elapsed:.1f} s")
 
 
 def test_a_failing_job_is_logged_failed_and_the_sweep_goes_on(cli, mlflow_runs, tmp_path):
@@ -207,14 +204,18 @@ def test_a_single_run_forgets_a_parent_id_left_in_the_environment(monkeypatch):
     assert tracking.PARENT_RUN_ENV not in os.environ
 
 
-def test_system_metrics_do_not_slow_down_a_short_run(store, mlflow_runs, tmp_path):
-    """The monitor thread samples every 10 s: closing a short run must not wait for it, nor log a sample."""
+def test_system_metrics_do_not_slow_down_a_short_run(store, mlflow_runs, tmp_path, monkeypatch):
+    """The monitor thread samples every interval: closing a short run must not wait for the next sample, nor log
+    one. With a 60 s interval, a close that waited would take ~60 s; a prompt one takes well under a second, so
+    the bound of half the interval holds on a loaded machine too (only the close is timed, not the store's setup)."""
+    interval = 60
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", str(interval))
     db, cfg = store
     assert cfg.tracking.system_metrics is True
-    started = time.perf_counter()
     with tracked_run_ok(cfg, tmp_path) as tracker:
         tracker.log_metrics({"m": 1.0})
-    assert time.perf_counter() - started < 5
+        closing = time.perf_counter()
+    assert time.perf_counter() - closing < interval / 2
     (run,) = mlflow_runs(db)
     assert run.data.metrics == {"m": 1.0}
 

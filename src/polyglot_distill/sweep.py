@@ -8,13 +8,17 @@
   (:mod:`polyglot_distill.sweep_report`) into the sweep directory and onto the parent, and ends the parent
   FINISHED when every child finished, FAILED otherwise.
 - :func:`run_job` runs one job of a sweep: a job that fails is logged, recorded as a FAILED run with an
-  ``error`` tag, and returns NaN, so the other jobs still run. :func:`exit_status` is then 1.
+  ``error`` tag, and returns NaN, so the other jobs still run. :func:`exit_status` is then 1. The job also
+  leaves a marker file in ``<sweep dir>/.failed_jobs/``: jobs of the joblib and submitit launchers run in
+  other processes (other machines, on SLURM), and the sweep's process counts the markers when it ends.
 """
 from __future__ import annotations
 
 import atexit
 import logging
 import os
+import shutil
+import warnings
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -25,9 +29,15 @@ from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# Jobs that failed in this process (the basic launcher's, or any when tracking is off) and the sweep's outcome.
-_failed_here: list[str] = []
+# conf/hydra/launcher/submitit_{slurm,local}.yaml carry the plugin's own names on purpose: Hydra 1.3 merges each
+# onto the plugin's schema of that name (types, every other field) and warns that this matching is deprecated.
+# Imported by train.py and, through the pickled task, by every submitit job, before Hydra composes.
+warnings.filterwarnings("ignore", category=UserWarning,
+                        message=r"\s*'hydra/launcher/submitit_(slurm|local)' is validated against ConfigStore schema")
+
+# The sweep's outcome; its failed jobs are marker files in <sweep dir>/FAILED_DIR, one per job (any launcher).
 _exit_status = 0
+FAILED_DIR = ".failed_jobs"
 
 
 def exit_status() -> int:
@@ -48,8 +58,39 @@ def run_job(run, cfg: DictConfig, output_dir: str, choices: dict[str, str]) -> f
         own_run = tracking.last_run_id if tracking.last_run_id != opened_before else None
         run_id = tracking.record_failure(cfg, choices, Path(output_dir), err, own_run)
         log.error("job in %s failed%s; the sweep goes on", output_dir, f" (MLflow run {run_id})" if run_id else "")
-        _failed_here.append(str(output_dir))
+        _mark_failed(output_dir, err)
         return float("nan")
+
+
+def _mark_failed(output_dir: str, err: Exception) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():  # called outside a Hydra job: no sweep to tell
+        return
+    hc = HydraConfig.get()
+    folder = Path(str(hc.sweep.dir), FAILED_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    Path(folder, str(hc.job.get("num", os.getpid()))).write_text(f"{output_dir}\n{type(err).__name__}: {err}\n")
+
+
+def _failed_jobs(config: DictConfig) -> list[str]:
+    """``["<job output dir>: <error>", ...]`` from the markers the sweep's failed jobs left."""
+    folder = Path(str(config.hydra.sweep.dir), FAILED_DIR)
+    return [": ".join(f.read_text().splitlines()[:2]) for f in sorted(folder.glob("*"))] if folder.is_dir() else []
+
+
+def _warn_if_jobs_cannot_reach(config: DictConfig) -> None:
+    """SLURM jobs run on other machines: a tracking URI that names this machine, or a SQLite file (unsafe for
+    writers on several nodes), does not make one shared store for them."""
+    from urllib.parse import urlparse
+
+    target = str(OmegaConf.select(config, "hydra.launcher._target_", default="") or "")
+    uri = str(config.tracking.uri)
+    if target.endswith("SlurmLauncher") and config.tracking.enabled and (
+            uri.startswith("sqlite:") or urlparse(uri).hostname in ("127.0.0.1", "localhost", "::1")):
+        log.warning("tracking.uri=%s is not a store that SLURM jobs on other machines can share: start "
+                    "`make mlflow-server HOST=0.0.0.0` and export MLFLOW_TRACKING_URI=http://<its host>:5001 "
+                    "(docs/scaling.md)", tracking.strip_credentials(uri))
 
 
 def _swept(overrides: list[str]) -> list:
@@ -84,7 +125,8 @@ class MlflowSweep(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         global _exit_status
         _exit_status = 0
-        _failed_here.clear()
+        shutil.rmtree(Path(str(config.hydra.sweep.dir), FAILED_DIR), ignore_errors=True)  # a reused sweep dir
+        _warn_if_jobs_cannot_reach(config)
         tcfg = config.tracking
         if not tcfg.enabled:
             return
@@ -92,7 +134,7 @@ class MlflowSweep(Callback):
         from mlflow.tracking import MlflowClient
         from mlflow.tracking.context import registry as context_registry
 
-        self._uri, self._overrides = str(tcfg.uri), [str(o) for o in config.hydra.overrides.task]
+        self._uri, self._overrides = str(tcfg.uri), [tracking.redact(str(o)) for o in config.hydra.overrides.task]
         self._sweep_dir = Path(os.path.abspath(str(config.hydra.sweep.dir)))  # as Hydra makes it
         mlflow.set_tracking_uri(self._uri)
         tracking.ensure_experiment(self._uri, tcfg.experiment)
@@ -127,8 +169,11 @@ class MlflowSweep(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         global _exit_status
+        failed_jobs = _failed_jobs(config)
+        for line in failed_jobs:  # out-of-process jobs logged theirs elsewhere (.submitit/ logs, a SLURM node)
+            log.error("failed job %s", line)
         if self._parent is None:
-            _exit_status = 1 if _failed_here else 0
+            _exit_status = 1 if failed_jobs else 0
             return
         from mlflow.tracking import MlflowClient
 
@@ -144,7 +189,7 @@ class MlflowSweep(Callback):
             _exit_status = 1
             return
         failed = [c for c in children if c.info.status != "FINISHED"]
-        status = "FAILED" if failed or _failed_here else "FINISHED"
+        status = "FAILED" if failed or failed_jobs else "FINISHED"
         try:
             facts = {"overrides": f"`{' '.join(self._overrides)}`", "directory": f"`{self._sweep_dir}`",
                      "MLflow parent run": f"`{self._parent}` (status {status})"}
@@ -167,7 +212,7 @@ class MlflowSweep(Callback):
                 log.exception("could not register the sweep's best model")
         _exit_status = 1 if status == "FAILED" else 0
         if status == "FAILED":
-            log.error("%d of %d jobs failed: see the parent run %s or %s", max(len(failed), len(_failed_here)),
+            log.error("%d of %d jobs failed: see the parent run %s or %s", max(len(failed), len(failed_jobs)),
                       len(children), parent, self._sweep_dir / sweep_report.MD_NAME)
 
     def _close(self, status: str) -> None:
@@ -188,7 +233,7 @@ class MlflowSweep(Callback):
         """At exit, when the sweep never reached on_multirun_end (interrupted, or a job crashed the launcher)."""
         if self._parent is not None:
             try:
-                self._close("FAILED")
+                self._close("KILLED" if tracking.interrupted_by else "FAILED")
             except Exception:  # noqa: BLE001 - the process is ending anyway
                 pass
 
