@@ -183,7 +183,7 @@ def test_missing_tsv_pattern_is_a_config_error():
 
 
 def test_gettext_source_needs_english_source(root):
-    with pytest.raises(ConfigError, match=r"languages\.source: 'de' cannot be read from gettext catalogs"):
+    with pytest.raises(ConfigError, match=r"languages\.source: 'de' cannot be read from data.source=gettext"):
         build_corpus(data_cfg(root), OmegaConf.structured(LanguagesConfig(name="x", source="de", targets=["fr"])))
 
 
