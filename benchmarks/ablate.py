@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from polyglot_distill import distill, evaluation, models
+from polyglot_distill import distill, evaluation, models, vocab_trim
 from polyglot_distill.config import register_configs
 from polyglot_distill.data.corpus import build_corpus
 from polyglot_distill.pipeline import _attach_projection, preflight, seed_everything
@@ -58,8 +58,9 @@ def main() -> None:
     train_pairs = [p for L in langs for p in corpus.splits["train"][L]]
     sets = {s: evaluation.build_language_sets(corpus.splits[s], labels, cfg.eval.sts_pairs, cfg.seed)
             for s in ("dev", "test")}
+    text = vocab_trim.run_text(corpus.splits)  # student.trim_vocab keeps the pieces of every split
     base_student = models.load_student(cfg.student, cfg.cache_dir, "cpu",
-                                       [s for p in train_pairs for s in p], tempfile.mkdtemp())
+                                       [s for p in train_pairs for s in p], tempfile.mkdtemp(), text)
     enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
     results = {"untrained": evaluation.evaluate(enc(base_student), sets["test"])}
     base_state = copy.deepcopy(base_student.state_dict())
@@ -74,7 +75,7 @@ def main() -> None:
             initial[key] = copy.deepcopy(s0.state_dict())
             results[f"init {key}"] = evaluation.evaluate(enc(s0), sets["test"])
         student = models.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],
-                                      tempfile.mkdtemp())
+                                      tempfile.mkdtemp(), text)
         if any(k.startswith("2.") or ".linear." in k for k in initial[key]):  # has a Dense head
             student = models.add_projection(student, labels.dim)
         student.load_state_dict(initial[key])

@@ -7,6 +7,7 @@ must be caught:
 - ``compose``: Hydra rejects the override (exit 1);
 - ``preflight``: :func:`polyglot_distill.pipeline.preflight` raises it (no data read, no model loaded);
 - ``corpus``: building the corpus raises it, before any model loads and before the MLflow run opens;
+- ``start``: :func:`polyglot_distill.pipeline.run` raises it before reading data (the output folder, resume=);
 - ``model``: only loading the model can tell (the Hub case: is the model in the local cache?).
 
 For ``compose``/``preflight``/``corpus`` nothing is left behind: no MLflow run, no output folder (API) or no
@@ -14,6 +15,7 @@ For ``compose``/``preflight``/``corpus`` nothing is left behind: no MLflow run, 
 """
 from __future__ import annotations
 
+import json
 import re
 import struct
 import time
@@ -41,11 +43,20 @@ class Case:
     rc: int = 2
     limit_s: float = FAST_S
     xfail: str | None = None
-    files: dict[str, str] = field(default_factory=dict)  # tmp-relative path -> text, written before the run
+    files: dict[str, str | bytes] = field(default_factory=dict)  # tmp-relative path -> content, written first
+    env: dict[str, str] = field(default_factory=dict)  # environment variables set for the run (e.g. torchrun's)
 
 
 TSV_GOOD = "".join(f"This is English sentence number {k}.\tDas ist der deutsche Satz Nummer {k}.\n"
                    for k in range(20))
+
+LOCAL_STS = ["experiment=smoke", "eval=[offline,local_sts]", 'eval.local_sts.path_pattern="{tmp}/sts-{name}.csv"']
+
+# ted_multi rows as the Hub serves them (translations: {language: [...], translation: [...]}), as JSON lines
+TED_JSONL = "".join(json.dumps({"translations": {"language": ["de", "en", "fr"],
+                                                 "translation": [f"Das ist Satz {k}.", f"This is sentence {k}.",
+                                                                 f"C'est la phrase {k}."]},
+                                "talk_name": f"talk_{k // 10}"}) + "\n" for k in range(30))
 
 CASES = [
     Case("unknown-language", ["experiment=smoke", "languages.targets=[xx]"],
@@ -67,10 +78,14 @@ CASES = [
           "data.include_django=false"],
          ["languages.targets", "no gettext pairs for 'de' after cleaning", "found 1 catalog files", "4 raw pairs",
           "Remove it from languages.targets"], stage="corpus"),
-    Case("hub-model-offline", ["teacher=paraphrase-distilroberta", "tracking=none"],
+    Case("hub-model-offline", ["teacher=paraphrase-distilroberta"],
          ["teacher.model", "'sentence-transformers/paraphrase-distilroberta-base-v2'", "Hugging Face Hub id",
           "not in the local Hugging Face cache", "bundled:minilm-l6"],
-         stage="model", mode="cli", limit_s=HUB_S),
+         stage="preflight", mode="cli", limit_s=HUB_S),
+    Case("hub-dataset-offline", ["experiment=smoke", "data=parallel_sentences"],
+         ["data.hub_dataset", "'sentence-transformers/parallel-sentences-talks' is a Hugging Face Hub dataset",
+          "not reachable", "not in the local datasets cache", "data.hub_dataset=<folder>", "data=gettext"],
+         stage="corpus", limit_s=HUB_S),
     Case("local-model-missing", ["experiment=smoke", "student.model=/nonexistent/model"],
          ["student.model", "'/nonexistent/model'", "does not exist", "Check the path"], stage="preflight"),
     Case("tsv-line-without-tab", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv"'],
@@ -110,6 +125,82 @@ CASES = [
     Case("udhr-too-few-paragraphs", ["experiment=smoke", "eval.udhr_languages=[ru]", "eval.udhr_min_pairs=55"],
          ["eval.udhr_languages", "'ru' (ru) has 50 paragraphs aligned", "eval.udhr_min_pairs=55",
           "lower eval.udhr_min_pairs"], stage="corpus"),
+    # reliability (docs/reliability.md): Hydra's own checks, the TSV reader on broken files, the tracking store,
+    # the output folder, the _target_ allowlist and resume=
+    Case("wrong-type", ["optimizer.lr=fast"],
+         ["optimizer.lr=fast", "Value 'fast' of type 'str' could not be converted to Float", "full_key: optimizer.lr"],
+         stage="compose", mode="cli", rc=1),
+    Case("unknown-group-option", ["teacher=bert-large"],
+         ["Could not find 'teacher/bert-large'", "Available options in 'teacher'", "minilm-l6"],
+         stage="compose", mode="cli", rc=1),
+    Case("tsv-invalid-utf8", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv"'],
+         ["{tmp}/en-de.tsv", "line 21 is not valid UTF-8", "Re-encode the file as UTF-8"], stage="corpus",
+         files={"en-de.tsv": (TSV_GOOD + "A caf\xe9 in Latin-1.\tEin Caf\xe9.\n").encode("latin-1"),
+                "en-fr.tsv": TSV_GOOD}),
+    Case("tsv-binary", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv"'],
+         ["{tmp}/en-de.tsv", "line 1 contains NUL bytes", "binary data, not a UTF-8 TSV file"], stage="corpus",
+         files={"en-de.tsv": bytes(range(256)) * 4, "en-fr.tsv": TSV_GOOD}),
+    Case("tsv-gz-not-gzip", ["experiment=smoke", "data=tsv", 'data.tsv_pattern="{tmp}/en-{pattern_lang}.tsv.gz"'],
+         ["{tmp}/en-de.tsv.gz", "not a readable gzip file", "compress it with gzip or drop the .gz suffix"],
+         stage="corpus", files={"en-de.tsv.gz": TSV_GOOD, "en-fr.tsv.gz": TSV_GOOD}),
+    Case("tracking-uri-unreachable", ["experiment=smoke", "tracking.uri=http://user:secret@127.0.0.1:9"],
+         ["tracking.uri", "cannot reach 'http://127.0.0.1:9'", "Start the server", "tracking=none"],
+         stage="preflight"),
+    Case("tracking-sqlite-folder-missing", ["experiment=smoke", "tracking.uri=sqlite:///{tmp}/no/such/mlflow.db"],
+         ["tracking.uri", "{tmp}/no/such", "does not exist", "an existing folder"], stage="preflight"),
+    Case("output-dir-not-writable", ["experiment=smoke", "output_dir={tmp}/blocker/run"],
+         ["output_dir", "'{tmp}/blocker/run'", "'{tmp}/blocker' is a file, not a folder", "Choose a folder"],
+         stage="start", mode="cli", files={"blocker": "a file where a folder should be"}),
+    Case("target-not-allowed", ["experiment=smoke", "+hydra.callbacks.evil._target_=os.system"],
+         ["hydra.callbacks.evil._target_", "'os.system' is not an allowed _target_", "Use a class of"],
+         stage="compose", mode="cli"),
+    Case("checkpoint-steps-negative", ["experiment=smoke", "distill.checkpoint_steps=-5"],
+         ["distill.checkpoint_steps", "-5", "must be >= 0"], stage="preflight"),
+    Case("teacher-cache-dir-not-writable", ["experiment=smoke", "teacher_cache_dir={tmp}/blocker/cache"],
+         ["teacher_cache_dir", "'{tmp}/blocker/cache' is not a writable directory", "'{tmp}/blocker' is a file",
+          "teacher.cache=false"], stage="preflight", files={"blocker": "a file where a folder should be"}),
+    Case("resume-not-a-run-dir", ["experiment=smoke", "resume={tmp}/elsewhere"],
+         ["resume", "'{tmp}/elsewhere' is not a run directory", "config_resolved.yaml", "resume=last"],
+         stage="start"),
+    Case("resume-nothing-to-resume", ["experiment=smoke", "resume=last"],
+         ["resume", "no run under outputs/ has a checkpoint", "resume=null"], stage="start"),
+    # torchrun (docs/scaling.md): the variables it sets in each process
+    Case("ddp-nccl-on-cpu", ["experiment=smoke", "hardware=ddp", "hardware.distributed_backend=nccl"],
+         ["hardware.distributed_backend", "'nccl' needs CUDA GPUs", "hardware=ddp_cuda"], stage="preflight"),
+    Case("torchrun-without-ddp-hardware", ["experiment=smoke"],
+         ["hardware.distributed_backend", "torchrun started 2 processes", "own MLflow run", "hardware=ddp"],
+         stage="preflight", env={"WORLD_SIZE": "2", "RANK": "0", "TORCHELASTIC_RUN_ID": "job-1"}),
+    Case("ddp-batch-not-divisible", ["experiment=smoke", "hardware=ddp"],
+         ["optimizer.batch_size", "32 is not divisible by the 3 processes", "optimizer.batch_size=33"],
+         stage="preflight", env={"WORLD_SIZE": "3", "RANK": "0", "TORCHELASTIC_RUN_ID": "job-1"}),
+    Case("torchrun-run-id-none", ["experiment=smoke", "hardware=ddp"],
+         ["TORCHELASTIC_RUN_ID", "'none'", "outputs/ddp/none", "--standalone", "--rdzv-id"],
+         stage="preflight", env={"WORLD_SIZE": "2", "RANK": "0", "TORCHELASTIC_RUN_ID": "none"}),
+    # local STS files (eval=local_sts, docs/metrics.md#sts-benchmarks): read before any model loads
+    Case("local-sts-missing-column", [*LOCAL_STS, "eval.local_sts.names=[de]"],
+         ["{tmp}/sts-de.csv", "missing column(s) score", "(it has sentence1, sentence2, similarity)",
+          "eval.local_sts.score_column"], stage="corpus",
+         files={"sts-de.csv": "sentence1,sentence2,similarity\nEin Hund.,Ein Hund rennt.,4\nJa.,Nein.,0\n"}),
+    Case("local-sts-score-not-a-number", [*LOCAL_STS, "eval.local_sts.names=[de]"],
+         ["{tmp}/sts-de.csv", "row 2", "'high'", "is not a number", "fix or drop that row"], stage="corpus",
+         files={"sts-de.csv": "sentence1,sentence2,score\nEin Hund.,Ein Hund rennt.,4\nJa.,Nein.,high\n"}),
+    Case("local-sts-score-out-of-scale", [*LOCAL_STS, "eval.local_sts.names=[de]"],
+         ["{tmp}/sts-de.csv", "row 1", "score 7.5 is outside the scale [0, 5]", "eval.local_sts.score_min"],
+         stage="corpus", files={"sts-de.csv": "sentence1,sentence2,score\nEin Hund.,Ein Hund rennt.,7.5\nJa.,Nein.,0\n"}),
+    # Hub datasets (docs/data.md, docs/metrics.md#sts-benchmarks-human-scores): offline, and a language they lack
+    Case("sts-dataset-offline", ["experiment=smoke", "eval=[offline,stsb_multi]"],
+         ["eval.stsb_multi.dataset", "'PhilipMay/stsb_multi_mt' is a Hugging Face Hub dataset", "not reachable",
+          "not in the local datasets cache", "save_to_disk", "eval.stsb_multi.dataset=<folder or file>",
+          "eval=offline"], stage="corpus", limit_s=HUB_S),
+    Case("dataset-lacks-language", ["experiment=smoke", "data=ted", "data.hub_dataset={tmp}/ted.jsonl",
+                                    "languages.targets=[de,ja]"],
+         ["languages.targets", "'ja' is not a language of '{tmp}/ted.jsonl'", "it has de, en, fr",
+          "Remove it from languages.targets", "data.dataset_codes"], stage="corpus",
+         files={"ted.jsonl": TED_JSONL}),
+    Case("sts-dataset-lacks-language", ["experiment=smoke", "eval=[offline,stsb_multi]",
+                                        "eval.stsb_multi.languages=[en,ja]"],
+         ["eval.stsb_multi.languages", "'ja' is not a language of stsb_multi_mt", "de en es fr it", "Drop it"],
+         stage="corpus"),
 ]
 CASE_IDS = [c.id for c in CASES]
 
@@ -165,13 +256,18 @@ def test_bad_input_fails_fast_with_a_helpful_message(case, tmp_path, cli, compos
     lang = _language_without_catalogs() if case.id == "language-without-catalogs" else "de"
     if case.id == "no-pairs-after-cleaning":
         _write_mo(tmp_path / "locale" / "de" / "LC_MESSAGES" / "test.mo", UNCLEANABLE)
-    for name, text in case.files.items():
-        (tmp_path / name).write_text(text)
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value)
+    for name, content in case.files.items():
+        path = tmp_path / name
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     overrides = [_fill(o, tmp_path, lang) for o in case.overrides]
     phrases = [_fill(p, tmp_path, lang) for p in case.phrases]
-    db = tmp_path / "mlflow.db"
+    db, teacher_cache = tmp_path / "mlflow.db", tmp_path / "teacher-cache"
     if not any(o.startswith("tracking") for o in overrides):
         overrides.append(f"tracking.uri=sqlite:///{db}")
+    if not any(o.startswith("teacher_cache_dir=") for o in overrides):  # no cache entry for a bad input
+        overrides.append(f"teacher_cache_dir={teacher_cache}")
 
     if case.mode == "cli":
         proc = cli(*overrides)
@@ -183,9 +279,11 @@ def test_bad_input_fails_fast_with_a_helpful_message(case, tmp_path, cli, compos
             assert "Traceback" not in message
             assert any(line.startswith("error: ") and phrases[0] in line for line in message.splitlines())
         assert proc.elapsed < case.limit_s, f"took {proc.elapsed:.1f} s"
-        if case.stage != "model":
-            assert not (proc.run_dir / "data_manifest.json").exists()
+        if case.stage != "model":  # nothing half-written: Hydra's own log at most, no run, no cache entry
+            left = sorted(p.name for p in proc.run_dir.iterdir()) if proc.run_dir.exists() else []
+            assert set(left) <= {".hydra", "train.log"}, left
             assert mlflow_runs(db) == []
+            assert not teacher_cache.exists()
         return
 
     monkeypatch.chdir(tmp_path)
@@ -206,6 +304,7 @@ def test_bad_input_fails_fast_with_a_helpful_message(case, tmp_path, cli, compos
     assert elapsed < case.limit_s, f"took {elapsed:.1f} s"
     assert not (tmp_path / "out").exists(), "output folder created for an error caught before the run"
     assert mlflow_runs(db) == [], "MLflow run created for an error caught before the run"
+    assert not teacher_cache.exists(), "teacher cache written for an error caught before the run"
 
 
 @pytest.mark.parametrize("source", ["conf/data/tsv.yaml", "docs/data.md"])

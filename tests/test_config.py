@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 from polyglot_distill import config as schema
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-GROUP_DIRS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
+# conf/hydra/ holds options of Hydra's own groups (hydra/launcher=slurm...): tests/test_submitit.py composes them
+GROUP_DIRS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
 OPTIONS = [(group, path.stem) for group in GROUP_DIRS for path in sorted((CONF / group).glob("*.yaml"))]
 # a mandatory value (???) an option leaves to the command line, and what a user would give (quoted: a bare
 # "{" is dictionary syntax in Hydra's override grammar)
@@ -33,6 +34,13 @@ def _check_type(value, hint, where: str) -> None:
         (item,) = typing.get_args(hint)
         for k, v in enumerate(value):
             _check_type(v, item, f"{where}[{k}]")
+        return
+    if origin is dict:
+        assert isinstance(value, dict), f"{where}: {value!r} is not a dict"
+        key_type, item = typing.get_args(hint)
+        for k, v in value.items():
+            _check_type(k, key_type, f"{where} key")
+            _check_type(v, item, f"{where}[{k!r}]")
         return
     if hint is float:
         assert isinstance(value, float), f"{where}: {value!r} is not a float"
@@ -60,7 +68,12 @@ def test_every_option_composes_into_the_typed_schema(compose, group, option):
         assert OmegaConf.get_type(cfg[name]) is node_type, f"{name} is not typed by {node_type.__name__}"
     if group in schema.GROUPS:
         # the file's keys are all schema fields (else compose would have failed), and its name is its option
-        keys = set(OmegaConf.load(CONF / group / f"{option}.yaml"))
+        path = CONF / group / f"{option}.yaml"
+        node = OmegaConf.load(path)
+        if path.read_text().startswith("# @package _global_"):  # hardware=ddp*: the group's node and hydra.run.dir
+            assert set(node) <= {group, "hydra"}, f"{path} sets more than {group} and hydra"
+            node = node[group]
+        keys = set(node)
         assert keys <= {f.name for f in dataclasses.fields(schema.GROUPS[group])}
         assert cfg[group].name == option, f"conf/{group}/{option}.yaml says name: {cfg[group].name}"
     obj = OmegaConf.to_object(cfg)  # resolves interpolations, fails on any ??? left

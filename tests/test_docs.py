@@ -5,17 +5,27 @@
   ``fails`` must fail, naming the key it overrides.
 - ``python -c "..."``: run for real, from the repository root.
 - ``benchmarks/ablate.py ...``: run with ``--dry-run`` (every variant's overrides compose, nothing trains).
-- ``make <target>``: the target exists in the Makefile (running it would recurse into ``make test``).
+- ``benchmarks/perf.py ...``: run with ``--quick`` (2 steps, one round, the tiny student; every section runs) and
+  its ``--json`` figures checked.
+- ``python evaluate.py ...``: composed with ``--cfg job`` appended, like ``train.py`` (nothing is scored).
+- ``python -m polyglot_distill.tokenizer_report ...``: run for real (it loads tokenizers only).
+- ``make <target> [NAME=value]``: the target exists in the Makefile (running it would recurse into ``make test``)
+  and reads each variable given.
+- ``torchrun ... train.py ...`` (after optional ``NAME=value`` assignments): torch's own argument parser accepts the
+  launcher's options, the overrides pick a distributed ``hardware`` and are composed like ``python train.py``.
 Anything else fails the test, so a new kind of documented command gets a rule here.
 """
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import os
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -79,11 +89,31 @@ def _run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=timeout)
 
 
+def _torchrun_as_python(argv: list[str]) -> list[str]:
+    """``torchrun <options> train.py <overrides>`` -> ``python train.py <overrides>``, its options checked."""
+    from torch.distributed.run import get_args_parser
+
+    args = get_args_parser().parse_args(argv[1:])  # an unknown or malformed option exits (SystemExit)
+    assert args.training_script == "train.py", f"torchrun runs {args.training_script!r}, not train.py"
+    overrides = list(args.training_script_args)
+    assert any(o in ("hardware=ddp", "hardware=ddp_cuda") for o in overrides), \
+        "under torchrun a one-process hardware is refused: add hardware=ddp or hardware=ddp_cuda"
+    return ["python", "train.py", *overrides]
+
+
 @pytest.mark.parametrize(("source", "argv"), COMMANDS)
 def test_documented_command(source, argv):
+    while argv and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", argv[0]):  # OMP_NUM_THREADS=2 torchrun ...
+        argv = argv[1:]
+    if argv[0] == "torchrun":
+        argv = _torchrun_as_python(argv)
     if argv[0] == "make":
         makefile = (REPO / "Makefile").read_text()
         for target in argv[1:]:
+            name, is_variable, _ = target.partition("=")
+            if is_variable:  # make mlflow-server HOST=0.0.0.0: a variable the Makefile reads
+                assert re.search(rf"\$\$?[({{]{re.escape(name)}\b", makefile), f"the Makefile reads no {name}"
+                continue
             assert re.search(rf"^{re.escape(target)}:", makefile, flags=re.M), f"no make target {target!r}"
         return
     assert argv[0] in PYTHONS, f"no rule for documented command {source!r}: extend tests/test_docs.py"
@@ -92,10 +122,31 @@ def test_documented_command(source, argv):
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip(), "the snippet printed nothing"
         return
+    if argv[1] == "benchmarks/perf.py":  # the whole benchmark, cut to 2 steps with the tiny student
+        json_path = Path(tempfile.mkdtemp()) / "perf.json"
+        args = [a for a in argv[2:] if not a.endswith(".json") and a != "--json"]
+        proc = _run([sys.executable, argv[1], *args, "--quick", "--json", str(json_path)], timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        figures = json.loads(json_path.read_text())
+        for key in ("ratio_pairs_per_s", "mfu_ours", "sweep_teacher_ratio", "scaling_2x_time_ratio",
+                    "dev_score_ours", "dev_score_st"):
+            assert isinstance(figures[key], float) and math.isfinite(figures[key]), (key, figures.get(key))
+        assert "(b)/(a):" in proc.stdout
+        return
     if argv[1] == "benchmarks/ablate.py":  # compose every variant, train nothing
         proc = _run([sys.executable, *argv[1:], "--dry-run"])
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "variants compose" in proc.stdout
+        return
+    if argv[1] == "evaluate.py":  # composed like train.py: conf/evaluate.yaml with the overrides
+        proc = _run([sys.executable, str(REPO / "evaluate.py"), *argv[2:], "--cfg", "job"])
+        assert proc.returncode == 0, f"{source}:\n{proc.stderr[-3000:]}"
+        assert "model:" in proc.stdout and "eval:" in proc.stdout
+        return
+    if argv[1:3] == ["-m", "polyglot_distill.tokenizer_report"]:  # run for real: tokenizers and UDHR text only
+        proc = _run([sys.executable, *argv[1:]])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "unk_rate" in proc.stdout and "teacher" in proc.stdout
         return
     assert argv[1] == "train.py", f"no rule for documented command {source!r}"
     overrides = [a for a in argv[2:] if a not in ("-m", "--multirun")]

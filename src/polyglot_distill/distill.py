@@ -20,8 +20,9 @@ from sentence_transformers.sentence_transformer.modules import Dense
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers import TrainerCallback
 
-from polyglot_distill import evaluation
+from polyglot_distill import checkpoints, distributed, evaluation, teacher_cache
 from polyglot_distill.batching import LengthGroupedBatchSampler
+from polyglot_distill.guard import FiniteGuard
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,23 @@ def encode(model: SentenceTransformer, sentences: list[str], batch_size: int, de
 
 
 class TeacherLabels:
-    """Teacher embeddings of every distinct English sentence of the run, computed once."""
+    """Teacher embeddings of every distinct English sentence of the run, computed once.
 
-    def __init__(self, teacher: SentenceTransformer, sentences: list[str], batch_size: int):
+    With ``cache_dir`` they come from the persistent teacher-embedding cache (:mod:`teacher_cache`), which
+    encodes only the sentences no earlier run with this teacher encoded; ``cache_stats`` says how it went."""
+
+    def __init__(self, teacher: SentenceTransformer, sentences: list[str], batch_size: int,
+                 cache_dir: str | Path | None = None):
         unique = sorted(set(sentences))
-        vectors = encode(teacher, unique, batch_size, desc="teacher") if unique else np.zeros((0, 1), np.float32)
+        self.cache_stats: teacher_cache.Stats | None = None
+        if not unique:
+            vectors = np.zeros((0, 1), np.float32)
+        elif cache_dir is not None:
+            vectors, self.cache_stats = teacher_cache.encode_cached(
+                cache_dir, teacher, unique, lambda s: encode(teacher, s, batch_size, desc="teacher"),
+                teacher.get_embedding_dimension())
+        else:
+            vectors = encode(teacher, unique, batch_size, desc="teacher")
         self.index = {s: k for k, s in enumerate(unique)}
         self.vectors = vectors
 
@@ -144,20 +157,25 @@ def train_dataset(pairs: list[tuple[str, str]], labels: TeacherLabels) -> Datase
 
 
 def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], labels: TeacherLabels,
-            dev_sets: list[evaluation.LanguageSet], cfg, output_dir: Path, log_metrics) -> dict:
-    """Train the student in place; loads the best dev checkpoint at the end. Returns training facts."""
+            dev_sets: list[evaluation.LanguageSet], cfg, output_dir: Path, log_metrics,
+            resume_from: Path | None = None) -> dict:
+    """Train the student in place; loads the best dev checkpoint at the end. Returns training facts.
+
+    ``resume_from``: a full checkpoint (see :mod:`polyglot_distill.checkpoints`) to continue from.
+    """
     opt = cfg.optimizer
     if cfg.distill.dropout is not None:
         set_dropout(student, cfg.distill.dropout)
     steps_per_epoch = math.ceil(len(train_pairs) / opt.batch_size)
     total_steps = opt.max_steps if opt.max_steps > 0 else max(1, math.ceil(steps_per_epoch * opt.epochs))
     eval_steps = opt.eval_steps if opt.eval_steps > 0 else max(1, min(steps_per_epoch, total_steps))
-    history: list = []
+    history: list = checkpoints.load_history(resume_from)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir / "checkpoints"),
         num_train_epochs=opt.epochs,
         max_steps=total_steps,
-        per_device_train_batch_size=opt.batch_size,
+        # torchrun: each of the N processes takes 1/N of every batch, so a step sees optimizer.batch_size pairs
+        per_device_train_batch_size=opt.batch_size // distributed.world_size(),
         warmup_steps=int(round(opt.warmup_ratio * total_steps)),
         max_grad_norm=opt.max_grad_norm,
         seed=opt.seed,
@@ -166,8 +184,8 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         eval_steps=eval_steps,
         save_strategy="steps",
         save_steps=eval_steps,
-        save_total_limit=2,
-        save_only_model=True,
+        save_total_limit=2,  # the best and the newest
+        save_only_model=False,  # optimizer, scheduler and RNG states too: a killed run can resume
         load_best_model_at_end=True,
         metric_for_best_model="eval_selection",
         greater_is_better=True,
@@ -176,11 +194,15 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         disable_tqdm=False,
         dataloader_num_workers=cfg.hardware.dataloader_workers,
         use_cpu=cfg.hardware.device == "cpu",
+        ddp_backend=cfg.hardware.get("distributed_backend") if distributed.world_size() > 1 else None,
         bf16=cfg.hardware.precision == "bf16",
         fp16=cfg.hardware.precision == "fp16",
         **({"batch_sampler": LengthGroupedBatchSampler} if opt.length_grouped else {}),
     )
+    if opt.length_grouped:  # under torchrun sentence-transformers turns drop_last on; the length-grouped sampler
+        args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
     loss = MSELoss(student)
+    guard = FiniteGuard(output_dir)
     trainer = SentenceTransformerTrainer(
         model=student,
         args=args,
@@ -188,14 +210,18 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         loss=loss,
         evaluator=DevEvaluator(dev_sets, cfg.eval.batch_size, history),
         optimizers=(build_optimizer(student, opt), None),
-        callbacks=[MetricsCallback(log_metrics)],
+        callbacks=[MetricsCallback(log_metrics), checkpoints.CheckpointCallback(cfg.distill.checkpoint_steps, history),
+                   guard],
     )
-    result = trainer.train()
+    guard.watch(trainer, loss)
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     student.eval()
     facts = {"steps": total_steps, "train_seconds": result.metrics.get("train_runtime"),
              "best_step": _best_step(trainer), "dev_history": history}
     # the best checkpoint is loaded into ``student``; the folders (~0.5 GB each for e5-small) are spent
-    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    distributed.barrier()  # every rank has loaded the best checkpoint
+    if distributed.is_main():
+        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
     return facts
 
 

@@ -163,8 +163,11 @@ def ends_in_normalize(model: SentenceTransformer) -> bool:
 
 
 def load_student(cfg, cache_dir, device: str, tiny_sentences: list[str] | None = None,
-                 tiny_dir: str | Path | None = None) -> SentenceTransformer:
-    """The student encoder with mean pooling (no projection yet: see ``add_projection``)."""
+                 tiny_dir: str | Path | None = None, vocab_sentences: list[str] | None = None) -> SentenceTransformer:
+    """The student encoder with mean pooling (no projection yet: see ``add_projection``).
+
+    With ``student.trim_vocab`` its vocabulary is cut to the pieces of ``vocab_sentences`` (all of the run's
+    text), see :mod:`polyglot_distill.vocab_trim`."""
     check_choice("student.pooling", cfg.pooling, POOLING)
     if cfg.model == "tiny":
         from polyglot_distill.assets.tiny import build_tiny_student
@@ -183,6 +186,10 @@ def load_student(cfg, cache_dir, device: str, tiny_sentences: list[str] | None =
     if any(isinstance(m, Normalize) for m in model):
         model = SentenceTransformer(modules=[m for m in model if not isinstance(m, Normalize)], device=device)
     model.max_seq_length = cfg.max_seq_length
+    if cfg.get("trim_vocab", False):
+        from polyglot_distill.vocab_trim import trim_student
+
+        trim_student(model, vocab_sentences or [])
     if cfg.freeze_word_embeddings:
         freeze_word_embeddings(model)
     return model

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from polyglot_distill import distill, evaluation, model_registry, models, report, zero_shot
+from polyglot_distill import distill, evaluation, model_registry, models, report, vocab_trim, zero_shot
+from polyglot_distill import checkpoints, distributed, safety, teacher_cache
+from polyglot_distill import sts_benchmarks, tokenizer_report
 from polyglot_distill.config import GROUPS
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
 from polyglot_distill.errors import ConfigError, check_choice
@@ -52,14 +54,26 @@ def preflight(cfg: DictConfig) -> None:
         if 0 < cap < 2:
             raise ConfigError(f"data.{name}: {cap} leaves a single pair; retrieval and STS need at least 2. "
                               f"Use a cap of 2 or more, or 0 for no cap.")
+    if cfg.data.source == "udhr" and cfg.eval.udhr_languages:  # the same English paragraphs in every language
+        raise ConfigError(f"eval.udhr_languages: {list(cfg.eval.udhr_languages)} scores the UDHR, but data=udhr trains "
+                          f"on it (the same English paragraphs for every language), so it would score training "
+                          f"text. Set eval.udhr_languages=[] with data=udhr.")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"optimizer.lr: {cfg.optimizer.lr} must be > 0 (the seed uses 2e-5).")
+    if cfg.distill.checkpoint_steps < 0:
+        raise ConfigError(f"distill.checkpoint_steps: {cfg.distill.checkpoint_steps} must be >= 0 (0: a checkpoint "
+                          f"at each dev evaluation only; the default is 100).")
+    safety.check_targets(cfg)
+    safety.check_tracking_store(cfg.tracking)
     if cfg.optimizer.batch_size <= 0:
         raise ConfigError(f"optimizer.batch_size: {cfg.optimizer.batch_size} must be > 0 (the seed uses 32).")
     check_choice("hardware.precision", cfg.hardware.precision, ("fp32", "bf16", "fp16"))
     if cfg.hardware.precision == "fp16" and cfg.hardware.device != "cuda":
         raise ConfigError(f"hardware.precision: 'fp16' needs a CUDA GPU (hardware.device is "
                           f"'{cfg.hardware.device}'). Use bf16 on CPU (hardware=cpu_bf16) or fp32.")
+    distributed.check(cfg.hardware, cfg.optimizer.batch_size)
+    if cfg.teacher.cache:
+        teacher_cache.check_writable(cfg.teacher_cache_dir)
     if cfg.hardware.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("hardware.device: 'cuda' but torch sees no CUDA GPU here. Use hardware=cpu.")
     unknown = set(cfg.eval.splits) - {"dev", "test"}
@@ -77,61 +91,131 @@ def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
 
 
+def _student_encoder(cfg: DictConfig, model):
+    """Evaluation embeddings of the student before training, in the precision it trains in: after a bf16 run the
+    Trainer (accelerate) leaves the student's forward wrapped in bf16 autocast, so dev, test and UDHR scores of
+    the trained student are bf16 ones; its baselines are scored the same way (and ~2x faster on CPU)."""
+    bf16 = cfg.hardware.precision == "bf16"
+    device = torch.device(cfg.hardware.device).type
+
+    def encode(sentences: list[str]) -> np.ndarray:
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            return distill.encode(model, sentences, cfg.eval.batch_size)
+    return encode
+
+
+def _memo(encode):
+    """``encode`` remembering every sentence's vector (the untrained student's: the lstsq baseline reuses them)."""
+    seen: dict[str, np.ndarray] = {}
+
+    def cached(sentences: list[str]) -> np.ndarray:
+        new = sorted(set(sentences) - seen.keys())
+        if new:
+            seen.update(zip(new, encode(new)))
+        return np.stack([seen[s] for s in sentences]) if sentences else encode(sentences)
+    return cached
+
+
+def _apply_head(head, encode):
+    """The untrained student + its projection head, from the untrained vectors (no second encoder pass)."""
+    def encode_with_head(sentences: list[str]) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(encode(sentences))
+            return head({head.module_input_name: x})[head.module_output_name].float().numpy()
+    return encode_with_head
+
+
 def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None = None) -> float:
     """Run one experiment and return its dev selection score (higher is better)."""
     output_dir = Path(output_dir)
     preflight(cfg)
+    resume_from = resume_run_id = None
+    if cfg.resume:  # the run's own folder, its newest complete checkpoint and its MLflow run
+        output_dir = checkpoints.find_run_dir(cfg.resume, output_dir)
+        resume_from, resume_run_id = checkpoints.check_resumable(cfg, output_dir)
+        log.info("resuming %s from %s", output_dir, resume_from.name)
+    elif checkpoints.latest_checkpoint(output_dir) is not None:
+        raise ConfigError(f"output_dir: {output_dir} holds checkpoints of an unfinished run. Continue it with "
+                          f"resume={output_dir}, or give the new run another folder.")
+    safety.check_output_dir(output_dir)
     seed_everything(cfg.seed)
     models.set_threads(cfg.hardware.threads)
+    distributed.init(cfg.hardware)  # torchrun: join the other ranks (docs/scaling.md)
+    main = distributed.is_main()  # rank 0 (or the only process) loads the teacher, evaluates, logs and saves
     started = time.perf_counter()
 
     corpus = build_corpus(cfg.data, cfg.languages)  # raises ConfigError on bad languages/files
     langs = list(cfg.languages.targets)
     udhr_pairs = zero_shot.select(cfg.eval, cfg.cache_dir, langs)  # raises ConfigError before any model loads
+    sts_tasks = sts_benchmarks.load_tasks(cfg.eval, langs)  # STS benchmarks (Hub or files): the same
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "data_manifest.json").write_text(manifest_to_json(corpus))
+    if main:
+        (output_dir / "data_manifest.json").write_text(manifest_to_json(corpus))
+    if not cfg.resume and main:  # what resume= compares against
+        (output_dir / checkpoints.CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    with tracked_run(cfg, choices or {}, output_dir) as tracker:
+    with tracked_run(cfg, choices or {}, output_dir, resume_run_id) as tracker:
         tracker.log_artifact(output_dir / "data_manifest.json")
         tracker.log_metrics({f"data/{split}/{L}/pairs": len(p) for split, by in corpus.splits.items()
                              for L, p in by.items()} | {f"data/udhr/{L}/pairs": len(p) for L, p in udhr_pairs.items()})
         device = cfg.hardware.device
-        teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, device)
-        tracker.set_tags({"teacher.ends_in_normalize": str(models.ends_in_normalize(teacher))})
+        teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, device) if main else None
+        tracker.set_tags({"teacher.ends_in_normalize": str(main and models.ends_in_normalize(teacher))})
         all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
         t0 = time.perf_counter()
-        labels = distill.TeacherLabels(teacher, all_english, cfg.teacher.batch_size)
-        tracker.log_metrics({"time/teacher_encode_s": time.perf_counter() - t0})
+        # once per job: rank 0 encodes, the other ranks receive the vectors
+        labels = distributed.broadcast(distill.TeacherLabels(
+            teacher, all_english, cfg.teacher.batch_size, cfg.teacher_cache_dir if cfg.teacher.cache else None)
+            if main else None)
+        tracker.log_metrics({"time/teacher_encode_s": time.perf_counter() - t0}
+                            | (labels.cache_stats.metrics() if labels.cache_stats else {}))
 
         train_pairs = [p for L in langs for p in corpus.splits["train"][L]]
         tiny_sentences = [s for pair in train_pairs for s in pair]
-        student = models.load_student(cfg.student, cfg.cache_dir, device, tiny_sentences,
-                                      tiny_dir=output_dir / "tiny-student-init")
+        student_cfg, tiny_dir = cfg.student, output_dir / "tiny-student-init"
+        if cfg.student.model == "tiny" and not main:  # every rank must share rank 0's tokenizer: load its folder
+            student_cfg = OmegaConf.merge(cfg.student, {"model": str(tiny_dir)})
+        if not main:
+            distributed.barrier()  # rank 0 loads (builds, downloads) the student first
+        student = models.load_student(student_cfg, cfg.cache_dir, device, tiny_sentences, tiny_dir=tiny_dir,
+                                      vocab_sentences=vocab_trim.run_text(corpus.splits, udhr_pairs)
+                                      + sts_benchmarks.sentences(sts_tasks))
+        if main:
+            distributed.barrier()  # the other ranks may load it now
+            tokenizer_report.preflight(teacher, student, corpus.splits["train"], cfg, output_dir, tracker)
         sets = {split: evaluation.build_language_sets(corpus.splits[split], labels, cfg.eval.sts_pairs, cfg.seed)
                 for split in ("dev", "test")}
         enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
-        udhr_sets = zero_shot.build_sets(udhr_pairs, enc(teacher), cfg.eval.sts_pairs, cfg.seed)
+        udhr_sets = zero_shot.build_sets(udhr_pairs, enc(teacher), cfg.eval.sts_pairs, cfg.seed) if main else []
 
         def score_test(encode, desc: str, teacher_side: bool = False) -> dict[str, float]:
             """The test split, then the UDHR languages (trained and unseen)."""
             fn = evaluation.evaluate_teacher if teacher_side else evaluation.evaluate
             return fn(encode, sets["test"], desc) | zero_shot.evaluate(encode, udhr_sets, langs, teacher_side,
-                                                                       f"{desc}, UDHR")
+                                                                       f"{desc}, UDHR") \
+                | sts_benchmarks.evaluate(encode, sts_tasks, f"{desc}, STS benchmarks")
 
         metrics: dict[str, float] = {}
-        if cfg.eval.baseline:
+        if cfg.eval.baseline and main:
             metrics |= _prefixed("baseline/teacher", score_test(enc(teacher), "eval teacher", teacher_side=True))
-            metrics |= _prefixed("baseline/student", score_test(enc(student), "eval untrained"))
+        untrained = _memo(_student_encoder(cfg, student))  # the lstsq baseline reuses its vectors
+        if cfg.eval.baseline and main:
+            metrics |= _prefixed("baseline/student", score_test(untrained, "eval untrained"))
         student = _attach_projection(cfg, student, train_pairs, labels)
-        if distill.projection_head(student) is not None and cfg.eval.baseline:
-            metrics |= _prefixed("baseline/lstsq", score_test(enc(student), "eval lstsq head"))
-        initial_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, step 0")
+        if distill.projection_head(student) is not None and cfg.eval.baseline and main:
+            head = _apply_head(distill.projection_head(student), untrained)
+            metrics |= _prefixed("baseline/lstsq", score_test(head, "eval lstsq head"))
+        initial_dev = evaluation.evaluate(_student_encoder(cfg, student), sets["dev"], "eval dev, step 0") \
+            if main else {}
         tracker.log_metrics(metrics)
         tracker.log_metrics(_prefixed("dev", initial_dev), step=0)
         initial_state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
             if cfg.distill.keep_baseline_if_better else None
 
-        facts = distill.distill(student, train_pairs, labels, sets["dev"], cfg, output_dir, tracker.log_metrics)
+        facts = distill.distill(student, train_pairs, labels, sets["dev"], cfg, output_dir, tracker.log_metrics,
+                                resume_from=resume_from)
+        if not main:  # the other ranks' part ends with training
+            return float("nan")
         final_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, best")
         if initial_state is not None and initial_dev.get("selection", -1) > final_dev.get("selection", -1):
             log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
@@ -167,6 +251,8 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
             for path in report.write_results(udhr_rows, metrics, output_dir, "udhr_results"):
                 tracker.log_artifact(path)
             tracker.log_artifact(report.plot_zero_shot(metrics, udhr_langs, langs, output_dir / "udhr_zero_shot.png"))
+        for path in report.report_benchmarks(metrics, [t.name for t in sts_tasks], output_dir):
+            tracker.log_artifact(path)
         (output_dir / "dev_history.json").write_text(json.dumps(facts["dev_history"], indent=1))
         tracker.log_artifact(output_dir / "dev_history.json")
         (output_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))

@@ -15,10 +15,13 @@ import logging
 import math
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+from polyglot_distill import distributed
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +54,50 @@ def strip_credentials(value: str) -> str:
     return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1", value)
 
 
+def redact(text: str) -> str:
+    """:func:`strip_credentials` on every URL inside ``text`` (a config file, Hydra's overrides.yaml)."""
+    return re.sub(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@", r"\1", text)
+
+
+def _redacted(path: Path, into: Path) -> Path:
+    """``path`` itself, or a copy under ``into`` with credentials removed when its text holds some."""
+    try:
+        text = path.read_text()
+    except (UnicodeDecodeError, OSError):
+        return path
+    if redact(text) == text:
+        return path
+    into.mkdir(parents=True, exist_ok=True)
+    (into / path.name).write_text(redact(text))
+    return into / path.name
+
+
 def git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                               cwd=Path(__file__).parent, check=True).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+_deferring = 0  # > 0 while the main thread writes to the MLflow store (see _store_write)
+_pending_signal: int | None = None
+
+
+@contextlib.contextmanager
+def _store_write():
+    """A write to the MLflow store that a signal must not cut in half: an exception raised inside SQLAlchemy's
+    transaction can leave a SQLite store locked, and then ending the run KILLED waits on that lock. The handler
+    of :func:`stop_on_signals` defers SIGTERM/SIGINT until the write is done."""
+    global _deferring, _pending_signal
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _pending_signal is not None:
+            signum, _pending_signal = _pending_signal, None
+            _raise_for(signum)
 
 
 class Tracker:
@@ -71,25 +112,32 @@ class Tracker:
         if self.enabled and finite:
             import mlflow
 
-            mlflow.log_metrics(finite, step=step)
+            with _store_write():
+                mlflow.log_metrics(finite, step=step)
 
     def log_artifact(self, path: str | Path, subdir: str | None = None) -> None:
+        """Logs ``path``; a text file with credentials in a URL is logged as a redacted copy."""
         if self.enabled and Path(path).exists():
+            import tempfile
+
             import mlflow
 
-            mlflow.log_artifact(str(path), artifact_path=subdir)
+            with tempfile.TemporaryDirectory() as tmp, _store_write():
+                mlflow.log_artifact(str(_redacted(Path(path), Path(tmp))), artifact_path=subdir)
 
     def log_artifacts(self, folder: str | Path, subdir: str | None = None) -> None:
         if self.enabled and Path(folder).is_dir():
-            import mlflow
-
-            mlflow.log_artifacts(str(folder), artifact_path=subdir)
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file():
+                    rel = path.parent.relative_to(folder).as_posix()
+                    self.log_artifact(path, "/".join(p for p in (subdir, rel) if p and p != ".") or None)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         if self.enabled:
             import mlflow
 
-            mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
+            with _store_write():
+                mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
 
 
 def ensure_experiment(uri: str, name: str) -> None:
@@ -146,18 +194,56 @@ def _job_tags() -> dict[str, str]:
     if not HydraConfig.initialized():
         return {}
     hc = HydraConfig.get()
-    return {"sweep.job": str(hc.job.get("num", "")), "sweep.overrides": " ".join(hc.overrides.task)[:MAX_TAG_CHARS]}
+    return {"sweep.job": str(hc.job.get("num", "")),
+            "sweep.overrides": redact(" ".join(hc.overrides.task))[:MAX_TAG_CHARS]}
+
+
+class Interrupted(BaseException):
+    """SIGTERM arrived (raised in the main thread by the handler of :func:`stop_on_signals`)."""
+
+    exit_status = 143
+
+
+# the signal that stopped this process (set by the handlers of stop_on_signals), for a sweep's parent run
+interrupted_by: str | None = None
+
+
+def stop_on_signals() -> None:
+    """SIGTERM raises :class:`Interrupted` and SIGINT ``KeyboardInterrupt`` in the main thread, so that an open
+    run ends KILLED instead of staying RUNNING when the process is stopped."""
+
+    def handler(signum, frame):
+        global interrupted_by, _pending_signal
+        interrupted_by = signal.Signals(signum).name
+        if _deferring:  # in the middle of a store write: raised when it is done
+            _pending_signal = signum
+            return
+        _raise_for(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+
+RUN_ID_FILE = "mlflow_run_id"  # in the run's output folder: resume= reattaches this run
 
 
 @contextlib.contextmanager
-def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
-    """Open the experiment's MLflow run; yields a :class:`Tracker`. Ends FAILED when the body raises.
+def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path, resume_run_id: str | None = None):
+    """Open the experiment's MLflow run; yields a :class:`Tracker`. Ends FAILED (with an ``error`` tag) when
+    the body raises, KILLED on SIGINT/SIGTERM (see :func:`stop_on_signals`).
 
-    Nested under the sweep's parent run when ``POLYGLOT_DISTILL_PARENT_RUN_ID`` is set.
+    Nested under the sweep's parent run when ``POLYGLOT_DISTILL_PARENT_RUN_ID`` is set. ``resume_run_id``
+    reattaches a run (``resume=``): its params are already logged and stay as they are.
     """
     global last_run_id
     tcfg = cfg.tracking
-    if not tcfg.enabled:
+    if not tcfg.enabled or not distributed.is_main():  # torchrun: rank 0 logs the job's one run
         yield Tracker(enabled=False)
         return
     import mlflow
@@ -179,15 +265,32 @@ def tracked_run(cfg: DictConfig, choices: dict[str, str], output_dir: Path):
     system_metrics = bool(tcfg.get("system_metrics", True))
     if system_metrics:
         quiet_system_metrics()
-    with mlflow.start_run(run_name=name, tags={k: v for k, v in tags.items() if v}, parent_run_id=parent,
+    remote = [role for role in ("teacher", "student") if role in cfg and cfg[role].get("trust_remote_code")]
+    if remote:  # code from the model's folder runs in this process: make that visible on the run
+        tags["trust_remote_code"] = ",".join(remote)
+    start = {"run_id": resume_run_id} if resume_run_id else {"run_name": name, "parent_run_id": parent}
+    with mlflow.start_run(**start, tags={k: v for k, v in tags.items() if v},
                           log_system_metrics=system_metrics) as run:
         last_run_id = run.info.run_id
         tracker = Tracker(enabled=True)
         tracker.run_id = run.info.run_id
-        params = flatten(cfg)
-        for chunk in range(0, len(params), 100):
-            mlflow.log_params(dict(list(params.items())[chunk:chunk + 100]))
-        yield tracker
+        try:
+            Path(output_dir, RUN_ID_FILE).write_text(run.info.run_id)
+            with _store_write():
+                if resume_run_id:  # the params are the run's already (resume checks that the config is the same)
+                    mlflow.set_tag("resumed", str(int(run.data.tags.get("resumed", "0")) + 1))
+                else:
+                    params = flatten(cfg)
+                    for chunk in range(0, len(params), 100):
+                        mlflow.log_params(dict(list(params.items())[chunk:chunk + 100]))
+            yield tracker
+        except (KeyboardInterrupt, Interrupted):
+            mlflow.end_run("KILLED")
+            raise
+        except Exception as err:
+            if not isinstance(err, _JobFailed):  # record_failure tagged the run with the job's own error
+                mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:MAX_TAG_CHARS])
+            raise
 
 
 class _JobFailed(Exception):

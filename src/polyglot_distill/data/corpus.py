@@ -22,6 +22,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from polyglot_distill.data.clean import clean_pairs
 from polyglot_distill.data.gettext import read_gettext_pairs
+from polyglot_distill.data.hub import HUB_SOURCES, check_reachable, read_hub_pairs
 from polyglot_distill.data.languages import check_language
 from polyglot_distill.data.split import SPLITS, split_for_position, split_position
 from polyglot_distill.data.tsv import read_tsv_pairs
@@ -29,11 +30,12 @@ from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("gettext", "tsv")
+SOURCES = ("gettext", "tsv", *HUB_SOURCES, "udhr")
+_KIND = {"gettext": "gettext", "tsv": "TSV", "ted": "TED", "parallel_sentences": "parallel-sentences", "udhr": "UDHR"}
 _DATA_FIELDS = (
-    "name", "source", "gettext_roots", "include_django", "tsv_pattern", "max_bad_line_fraction", "max_chars",
-    "min_words", "max_train_pairs", "max_dev_pairs", "max_test_pairs", "dev_fraction", "test_fraction",
-    "split_salt",
+    "name", "source", "gettext_roots", "include_django", "tsv_pattern", "max_bad_line_fraction", "hub_dataset",
+    "hub_revision", "hub_subset", "hub_splits", "dataset_codes", "export_tsv_dir", "max_chars", "min_words",
+    "max_train_pairs", "max_dev_pairs", "max_test_pairs", "dev_fraction", "test_fraction", "split_salt",
 )
 
 
@@ -107,11 +109,20 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
         raise ConfigError(
             f"data.source: {data_cfg.source!r} is not a data source. Choose one of {', '.join(SOURCES)}."
         )
-    if data_cfg.source == "gettext" and source_lang != "en":
+    if data_cfg.source != "tsv" and source_lang != "en":
         raise ConfigError(
-            f"languages.source: {source_lang!r} cannot be read from gettext catalogs, whose source side is "
-            "English. Set languages.source=en, or use data=tsv with your own files."
+            f"languages.source: {source_lang!r} cannot be read from data.source={data_cfg.source}, whose source "
+            "side is English. Set languages.source=en, or use data=tsv with your own files."
         )
+    if data_cfg.source in HUB_SOURCES:
+        subset = _maybe(data_cfg, "hub_subset") or ""
+        if data_cfg.source == "parallel_sentences" and "{lang}" not in subset:
+            raise ConfigError(
+                f"data.hub_subset: {subset!r} has no {{lang}}, so every target language would read the same "
+                "subset. Use the dataset's subset names with {lang} for the language, e.g. en-{lang}."
+            )
+        check_reachable(_get(data_cfg, "data", "hub_dataset"), data_cfg.hub_revision,
+                        subset.replace("{lang}", targets[0]) or None, (list(data_cfg.hub_splits) or ["train"])[0])
     if data_cfg.source == "tsv":
         pattern = _get(data_cfg, "data", "tsv_pattern")
         if not pattern:
@@ -143,8 +154,27 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
     return targets
 
 
-def _read(lang: str, data_cfg) -> tuple[list[tuple[str, str]], list[dict], str]:
+def _read_all(data_cfg, targets: list[str]) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
+    """Sources read in one pass for all languages (a Hub dataset, the UDHR); {} for per-language files."""
+    if data_cfg.source in HUB_SOURCES:
+        return read_hub_pairs(data_cfg, targets)
+    if data_cfg.source == "udhr":
+        import os
+
+        from polyglot_distill.data.udhr import training_pairs
+
+        cache = _maybe(data_cfg, "udhr_cache_dir") or os.environ.get("POLYGLOT_DISTILL_CACHE") \
+            or ".cache/polyglot-distill"
+        return training_pairs(cache, targets, _plain(_maybe(data_cfg, "dataset_codes")) or {})
+    return {}
+
+
+def _read(lang: str, data_cfg, read_all: dict) -> tuple[list[tuple[str, str]], list[dict], str]:
     """Raw pairs, source entries and a description of where they came from (for error messages)."""
+    if lang in read_all:
+        pairs, sources = read_all[lang]
+        where = data_cfg.hub_dataset if data_cfg.source in HUB_SOURCES else f"the UDHR ({sources[0]['tag']})"
+        return pairs, sources, f"{where}, {len(pairs)} raw pairs"
     if data_cfg.source == "gettext":
         roots = _plain(data_cfg.gettext_roots)
         pairs, sources = read_gettext_pairs(lang, roots, data_cfg.include_django)
@@ -180,15 +210,15 @@ def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
         "languages": {},
         "sources": {},
     }
+    read_all = _read_all(data_cfg, targets)
     for lang in targets:
         started = time.perf_counter()
-        raw, sources, where = _read(lang, data_cfg)
+        raw, sources, where = _read(lang, data_cfg, read_all)
         cleaned, drops = clean_pairs(raw, data_cfg.max_chars, data_cfg.min_words, lang=lang)
         if not cleaned:
-            kind = "gettext" if data_cfg.source == "gettext" else "TSV"
             raise ConfigError(
-                f"languages.targets: no {kind} pairs for {lang!r} after cleaning ({where}). Remove it from "
-                "languages.targets or use data=tsv with your own files."
+                f"languages.targets: no {_KIND[data_cfg.source]} pairs for {lang!r} after cleaning ({where}). "
+                "Remove it from languages.targets or use data=tsv with your own files."
             )
         by_split: dict[str, list[tuple[float, str, str]]] = {name: [] for name in SPLITS}
         for english, translation in cleaned:

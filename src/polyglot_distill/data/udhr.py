@@ -182,3 +182,33 @@ def resolve_tag(tag: str, available: dict[str, list]) -> str | None:
         return tag
     variants = [t for t in available if t.split("-")[0] == tag]
     return max(variants, key=lambda t: (len(available[t]), t)) if variants else None
+
+
+def training_pairs(cache_dir: str | Path, targets: list[str],
+                   codes: dict[str, str] | None = None) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
+    """``data=udhr``: the aligned paragraphs of each target language as training data, ``{lang: (pairs, sources)}``.
+
+    ``codes`` maps a target to the BCP 47 tag to read where they differ (``{zh: zh-Hant}``); otherwise the tag
+    itself or its best-aligned variant is used (``de`` -> ``de-1996``). The package's messages name
+    ``eval.udhr_languages`` (its other use); here they are about ``data.source``."""
+    try:
+        available = aligned_languages(str(cache_dir))
+    except ConfigError as err:
+        raise ConfigError(str(err).replace("or set eval.udhr_languages=[]", "or use another data source "
+                                           "(data=gettext)").replace("eval.udhr_languages", "data.source=udhr")
+                          ) from None
+    out = {}
+    for lang in targets:
+        tag = (codes or {}).get(lang, lang)
+        resolved = resolve_tag(tag, available)
+        if resolved is None:
+            import difflib
+
+            close = difflib.get_close_matches(tag, list(available), n=3)
+            raise ConfigError(f"languages.targets: '{lang}' has no UDHR translation aligned with English in "
+                              f"udhr@{UDHR_VERSION} (tag '{tag}')."
+                              + (f" Close tags: {', '.join(close)}; map it with data.dataset_codes." if close else "")
+                              + " Remove it from languages.targets, or use another data source.")
+        out[lang] = (list(available[resolved]), [{"package": f"udhr@{UDHR_VERSION}", "sha256": UDHR_SHA256,
+                                                  "tag": resolved, "pairs": len(available[resolved])}])
+    return out

@@ -1,0 +1,121 @@
+"""Vocabulary trimming: shrink an XLM-R (SentencePiece-Unigram) student to the pieces its run can meet.
+
+e5-small's 250,037-row word-embedding matrix is 80 % of its parameters, but one run's corpora (train/dev/test
+of every language plus the UDHR evaluation text) use a few percent of the pieces. :func:`trim_student` keeps
+
+- every piece that the tokenizer produces for the run's sentences,
+- the special tokens (``<s> <pad> </s> <unk>`` at ids 0-3, ``<mask>`` last) and every single-character piece
+  (so unseen text falls back to characters, not to ``<unk>``),
+- the piece with the lowest score (the Unigram model scores ``<unk>`` relative to that minimum),
+
+rebuilds the Unigram tokenizer over that subset (same scores, same normalizer and pre-tokenizer) and slices
+the embedding matrix to match. Every sentence the tokenizer was given gets the same pieces as before (the
+full vocabulary's best segmentation uses only kept pieces, and removing pieces cannot beat it), so the
+trimmed student embeds the run's text exactly as the full one did; text outside the run may be split into
+more, shorter pieces. The trimmed model saves and loads as a plain ``SentenceTransformer(path)``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+from polyglot_distill.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
+
+
+def _unigram_spec(tokenizer, field: str) -> dict:
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    model = spec.get("model", {})
+    vocab = model.get("vocab") or []
+    if model.get("type") != "Unigram" or [p for p, _ in vocab[:4]] != list(SPECIALS) or model.get("unk_id") != 3:
+        raise ConfigError(f"{field}: vocabulary trimming needs an XLM-R SentencePiece-Unigram tokenizer "
+                          f"(<s> <pad> </s> <unk> at ids 0-3); this student's is {model.get('type')!r}. "
+                          f"Set student.trim_vocab=false.")
+    return spec
+
+
+def used_ids(tokenizer, sentences: list[str], batch_size: int = 2048) -> set[int]:
+    """Token ids the tokenizer produces for ``sentences`` (without truncation: long text counts fully)."""
+    ids: set[int] = set()
+    unique = sorted(set(sentences))
+    for start in range(0, len(unique), batch_size):
+        for row in tokenizer(unique[start:start + batch_size], add_special_tokens=False)["input_ids"]:
+            ids.update(row)
+    return ids
+
+
+def kept_ids(tokenizer, sentences: list[str], field: str = "student.trim_vocab") -> list[int]:
+    """The sorted ids :func:`trim_student` keeps (see the module docstring)."""
+    vocab = _unigram_spec(tokenizer, field)["model"]["vocab"]
+    scores = np.array([s for _, s in vocab], dtype=np.float64)
+    keep = used_ids(tokenizer, sentences) | {0, 1, 2, 3, len(vocab) - 1, int(np.argmin(scores))}
+    keep |= {i for i, (piece, _) in enumerate(vocab) if len(piece.removeprefix("▁")) <= 1}
+    return sorted(keep)
+
+
+def _trimmed_tokenizer(tokenizer, keep: list[int]):
+    from transformers import XLMRobertaTokenizerFast
+
+    spec = _unigram_spec(tokenizer, "student.trim_vocab")
+    vocab = spec["model"]["vocab"]
+    normalizer = spec.get("normalizer") or {}
+    charsmap = normalizer.get("precompiled_charsmap") if normalizer.get("type") == "Precompiled" else None
+    new = XLMRobertaTokenizerFast(
+        vocab=[(vocab[i][0], float(vocab[i][1])) for i in keep],
+        _spm_precompiled_charsmap=base64.b64decode(charsmap) if charsmap else None,
+        model_max_length=tokenizer.model_max_length,
+    )
+    if new.backend_tokenizer.normalizer.__class__ != tokenizer.backend_tokenizer.normalizer.__class__:
+        raise ConfigError("student.trim_vocab: the student's tokenizer normalizer is not SentencePiece's "
+                          "precompiled one, so a trimmed copy would tokenize differently. "
+                          "Set student.trim_vocab=false.")
+    return new
+
+
+def trim_student(model: SentenceTransformer, sentences: list[str]) -> dict[str, int]:
+    """Trim ``model``'s vocabulary and word embeddings in place to what ``sentences`` need.
+
+    Returns ``{"vocab_before", "vocab_after", "embedding_rows_before"}``. Call it before freezing or
+    training the embeddings (the matrix is replaced by a new parameter)."""
+    transformer = model[0]
+    tokenizer = transformer.tokenizer
+    keep = kept_ids(tokenizer, sentences)
+    new_tokenizer = _trimmed_tokenizer(tokenizer, keep)
+    auto = transformer.auto_model
+    old = auto.get_input_embeddings()
+    rows_before = old.weight.shape[0]
+    with torch.no_grad():
+        weight = old.weight[torch.tensor(keep, dtype=torch.long, device=old.weight.device)].clone()
+    emb = torch.nn.Embedding(len(keep), weight.shape[1], padding_idx=old.padding_idx,
+                             device=weight.device, dtype=weight.dtype)
+    emb.weight = torch.nn.Parameter(weight, requires_grad=old.weight.requires_grad)
+    auto.set_input_embeddings(emb)
+    auto.config.vocab_size = len(keep)
+    # the loaded weights are views of the memory-mapped safetensors file, which the row gather has made resident
+    # (~340 MB for e5-small): private copies let the mapping go with the full matrix (same values)
+    with torch.no_grad():
+        for module in auto.modules():
+            for tensor in [*module._parameters.values(), *module._buffers.values()]:
+                if tensor is not None and tensor is not emb.weight:
+                    tensor.data = tensor.data.clone()
+    transformer.processor = new_tokenizer
+    stats = {"vocab_before": len(tokenizer), "vocab_after": len(new_tokenizer), "embedding_rows_before": rows_before}
+    log.info("vocabulary trimmed: %d -> %d pieces (%d embedding rows before)", stats["vocab_before"],
+             stats["vocab_after"], rows_before)
+    return stats
+
+
+def run_text(splits: dict[str, dict[str, list[tuple[str, str]]]],
+             udhr_pairs: dict[str, list[tuple[str, str]]] | None = None) -> list[str]:
+    """Every sentence of a run (all splits and languages, both sides, plus the UDHR evaluation pairs)."""
+    pairs = [p for by in splits.values() for ps in by.values() for p in ps]
+    pairs += [p for ps in (udhr_pairs or {}).values() for p in ps]
+    return sorted({s for pair in pairs for s in pair})
