@@ -133,6 +133,9 @@ class HardwareConfig:
     threads: Optional[int] = None
     precision: str = "fp32"
     dataloader_workers: int = 0
+    # a training batch with more padded student tokens than this runs as micro-batches: the same optimizer step
+    # with less activation memory (src/polyglot_distill/microbatch.py); 0 never splits
+    max_batch_tokens: int = 0
     # torchrun data parallelism: gloo (CPU), nccl (CUDA GPUs); null: one process (docs/scaling.md)
     distributed_backend: Optional[str] = None
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import math
+import contextlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from datasets import Dataset
-from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 from sentence_transformers.sentence_transformer.losses import MSELoss
 from sentence_transformers.sentence_transformer.modules import Dense
@@ -23,6 +24,7 @@ from transformers import TrainerCallback
 from polyglot_distill import checkpoints, distributed, evaluation, teacher_cache
 from polyglot_distill.batching import LengthGroupedBatchSampler
 from polyglot_distill.guard import FiniteGuard
+from polyglot_distill.microbatch import MicroBatchTrainer
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,15 @@ def set_dropout(model: torch.nn.Module, p: float) -> int:
         if hasattr(module, "dropout") and isinstance(getattr(module, "dropout"), float):
             module.dropout = p
     return n
+
+
+def attention_kernels(device: str):
+    """On CPU, attention as plain matmul + softmax: torch's CPU flash-attention backward (what SDPA picks
+    without dropout) costs ~30 ms a layer here, 15x the matmul path. Elsewhere: SDPA's own choice."""
+    if device != "cpu":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel([SDPBackend.MATH])
 
 
 def projection_head(model: SentenceTransformer) -> Dense | None:
@@ -203,7 +214,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
     loss = MSELoss(student)
     guard = FiniteGuard(output_dir)
-    trainer = SentenceTransformerTrainer(
+    trainer = MicroBatchTrainer(
         model=student,
         args=args,
         train_dataset=train_dataset(train_pairs, labels),
@@ -212,12 +223,14 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         optimizers=(build_optimizer(student, opt), None),
         callbacks=[MetricsCallback(log_metrics), checkpoints.CheckpointCallback(cfg.distill.checkpoint_steps, history),
                    guard],
+        max_batch_tokens=cfg.hardware.max_batch_tokens,
     )
     guard.watch(trainer, loss)
-    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    with attention_kernels(cfg.hardware.device):
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     student.eval()
     facts = {"steps": total_steps, "train_seconds": result.metrics.get("train_runtime"),
-             "best_step": _best_step(trainer), "dev_history": history}
+             "best_step": _best_step(trainer), "dev_history": history, "split_steps": trainer.split_steps}
     # the best checkpoint is loaded into ``student``; the folders (~0.5 GB each for e5-small) are spent
     distributed.barrier()  # every rank has loaded the best checkpoint
     if distributed.is_main():

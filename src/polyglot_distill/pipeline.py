@@ -233,6 +233,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
                 metrics |= _prefixed(split, evaluation.evaluate(enc(student), sets[split], f"eval {split}"))
         metrics["time/total_s"] = time.perf_counter() - started
         metrics["train/best_step"] = float(facts["best_step"] or 0)
+        metrics["train/split_steps"] = float(facts["split_steps"])  # steps run as micro-batches (max_batch_tokens)
         tracker.log_metrics({k: v for k, v in metrics.items() if not k.startswith("dev/")})  # dev/: logged above
 
         if cfg.save_model:
