@@ -4,7 +4,8 @@
   same sentences as one process with the whole batch, and every rank the same number of steps.
 - A real 2-process gloo job (``torchrun --standalone --nproc_per_node=2 train.py hardware=ddp``) finishes, logs
   exactly one MLflow run, writes one run folder named after torchrun's run id, saves one model, and its final
-  scores equal a one-process run of the same config within ``TOLERANCE``.
+  scores equal a one-process run of the same config within ``TOLERANCE`` (MSEs) and ``RANK_TOLERANCE`` (rank
+  statistics).
 - The CUDA path (nccl, bf16) runs where GPUs are present and is skipped, with its reason, where not.
 """
 from __future__ import annotations
@@ -25,10 +26,17 @@ from polyglot_distill.batching import LengthGroupedBatchSampler
 
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-# Measured: with dropout off, 2 processes and 1 process agree to 1e-6 on every score (only the order of float
-# sums differs). With dropout on they differ like two seeds do (each rank draws its own masks): up to 0.07 in a
-# Spearman of the tiny smoke student, which is why these runs set distill.dropout=0.
-TOLERANCE = 1e-4
+# Measured: with dropout off, 2 processes and 1 process agree to ~1e-6 on every MSE (only the order of float
+# sums differs: each rank pads its half batch to its own length). A rank statistic jumps instead: such a 1e-7
+# change of two near-tied cosines of the tiny smoke student swaps their ranks, and a Spearman moved by 1.3e-4
+# (CPU attention on the matmul path). With dropout on they differ like two seeds do (each rank draws its own
+# masks): up to 0.07 in a Spearman, which is why these runs set distill.dropout=0.
+TOLERANCE = 1e-5  # MSEs and other continuous scores
+RANK_TOLERANCE = 1e-3  # Spearman and retrieval accuracy: a few swapped near-ties, far below a seed's 0.07
+
+
+def _tolerance(key: str) -> float:
+    return RANK_TOLERANCE if key.endswith(("spearman", "accuracy")) else TOLERANCE
 # The same config for both runs: fp32 (hardware=ddp), no dropout, the trained student kept whatever dev says
 # (so training, not the least-squares baseline, is compared), no UDHR (faster).
 SAME = ["experiment=smoke", "distill.dropout=0", "distill.keep_baseline_if_better=false", "eval.udhr_languages=[]",
@@ -124,8 +132,8 @@ def test_two_gloo_processes_train_like_one(tmp_path, mlflow_runs):
     assert one.returncode == 0, one.stderr[-4000:]
     a, b = _scores(run_dir), _scores(one_dir / "single")
     assert a.keys() == b.keys() and any(k.startswith("teacher_retrieval/") for k in a)
-    far = {k: (a[k], b[k]) for k in a if abs(a[k] - b[k]) > TOLERANCE}
-    assert not far, f"2 processes vs 1 differ beyond {TOLERANCE}: {far}"
+    far = {k: (a[k], b[k]) for k in a if abs(a[k] - b[k]) > _tolerance(k)}
+    assert not far, f"2 processes vs 1 differ beyond {TOLERANCE} (ranks: {RANK_TOLERANCE}): {far}"
     # the logged run carries the same final scores as results.json
     for key in ("mean/teacher_retrieval/accuracy", "mean/mse/mse"):
         assert run.data.metrics[key] == pytest.approx(a[key], abs=1e-9)
