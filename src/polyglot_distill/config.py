@@ -113,6 +113,8 @@ class OptimizerConfig:
     max_grad_norm: float = 1.0
     seed: int = 42
     eval_steps: int = 0
+    # torch's fused AdamW kernel (one pass over all tensors); false: the per-tensor loop
+    fused: bool = True
 
 
 @dataclass

@@ -122,7 +122,7 @@ def build_optimizer(model: SentenceTransformer, opt_cfg) -> torch.optim.Optimize
         decay = 0.0 if (param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name) else opt_cfg.weight_decay
         groups.setdefault((lr, decay), []).append(param)
     param_groups = [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
-    return torch.optim.AdamW(param_groups, lr=opt_cfg.lr, eps=opt_cfg.eps)
+    return torch.optim.AdamW(param_groups, lr=opt_cfg.lr, eps=opt_cfg.eps, fused=opt_cfg.fused)
 
 
 class DevEvaluator(SentenceEvaluator):
