@@ -1,4 +1,5 @@
-"""Micro-batches: a batch over the token budget is split into weighted slices that give the same step."""
+"""The student's step: one forward for both columns, and a batch over the token budget split into weighted
+slices, each giving the same step as the plain ``MSELoss`` on the whole batch."""
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,7 @@ from sentence_transformers.sentence_transformer.training_args import SentenceTra
 
 from polyglot_distill.assets.tiny import build_tiny_student
 from polyglot_distill.distill import set_dropout
-from polyglot_distill.microbatch import MicroBatchTrainer, padded_tokens, split
+from polyglot_distill.microbatch import MicroBatchTrainer, PairMSELoss, padded_tokens, split
 
 
 def _batch(lengths_en, lengths_xx, width=10):
@@ -72,13 +73,13 @@ def tiny(tmp_path_factory):
     return model, data
 
 
-def _one_sgd_step(model, data, max_batch_tokens, out):
+def _one_sgd_step(model, data, max_batch_tokens, out, loss_cls=MSELoss):
     model = copy.deepcopy(model)
     args = SentenceTransformerTrainingArguments(output_dir=str(out), per_device_train_batch_size=16, max_steps=1,
                                                 report_to="none", use_cpu=True, save_strategy="no",
                                                 logging_steps=1, disable_tqdm=True)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    trainer = MicroBatchTrainer(model=model, args=args, train_dataset=data, loss=MSELoss(model),
+    trainer = MicroBatchTrainer(model=model, args=args, train_dataset=data, loss=loss_cls(model),
                                 optimizers=(torch.optim.SGD(model.parameters(), lr=1.0), None),
                                 max_batch_tokens=max_batch_tokens)
     loss = trainer.train().training_loss
@@ -96,3 +97,24 @@ def test_split_step_equals_the_whole_batch_step(tiny, tmp_path):
     assert len(moved) > 10  # the comparison means something: most weights took a step
     for key in grads:
         torch.testing.assert_close(grads_mb[key], grads[key], rtol=1e-4, atol=1e-6, msg=key)
+
+
+@pytest.mark.parametrize("max_batch_tokens", [0, 64])
+def test_one_forward_for_both_columns_gives_the_same_step(tiny, tmp_path, max_batch_tokens):
+    model, data = tiny
+    loss, grads, _ = _one_sgd_step(model, data, max_batch_tokens, tmp_path / "a")
+    loss_pair, grads_pair, _ = _one_sgd_step(model, data, max_batch_tokens, tmp_path / "b", PairMSELoss)
+    assert loss_pair == pytest.approx(loss, rel=1e-5)
+    assert sum(g.abs().max() > 0 for g in grads.values()) > 10
+    for key in grads:
+        torch.testing.assert_close(grads_pair[key], grads[key], rtol=1e-4, atol=1e-6, msg=key)
+
+
+def test_the_merged_forward_really_runs_once(tiny, monkeypatch):
+    model, data = tiny
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda features, **kw: calls.append(features["input_ids"].shape)
+                        or {"sentence_embedding": torch.zeros(features["input_ids"].shape[0], 32)})
+    en, xx = model.tokenize(data["english"][:4]), model.tokenize(data["non_english"][:4])
+    PairMSELoss(model)([en, xx], torch.zeros(4, 32))
+    assert len(calls) == 1 and calls[0][0] == 8

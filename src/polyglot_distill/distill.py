@@ -1,7 +1,8 @@
 """Distillation: teacher labels, the projection head, and the sentence-transformers Trainer wiring.
 
 The student is trained with ``MSELoss`` on two text columns (English, translation) whose label is the
-teacher's embedding of the English sentence: both student embeddings are pulled to the same target.
+teacher's embedding of the English sentence: both student embeddings are pulled to the same target (both
+columns in one forward pass: ``microbatch.PairMSELoss``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import torch
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
-from sentence_transformers.sentence_transformer.losses import MSELoss
 from sentence_transformers.sentence_transformer.modules import Dense
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers import TrainerCallback
@@ -24,7 +24,7 @@ from transformers import TrainerCallback
 from polyglot_distill import checkpoints, distributed, evaluation, teacher_cache
 from polyglot_distill.batching import LengthGroupedBatchSampler
 from polyglot_distill.guard import FiniteGuard
-from polyglot_distill.microbatch import MicroBatchTrainer
+from polyglot_distill.microbatch import MicroBatchTrainer, PairMSELoss
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     )
     if opt.length_grouped:  # under torchrun sentence-transformers turns drop_last on; the length-grouped sampler
         args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
-    loss = MSELoss(student)
+    loss = PairMSELoss(student)  # English and translation in one forward pass (microbatch.py)
     guard = FiniteGuard(output_dir)
     trainer = MicroBatchTrainer(
         model=student,
