@@ -16,7 +16,7 @@ Rounds alternate (a)(b)(a)(b)... Each prints pairs/s (training pairs / wall seco
 student), teacher-encode seconds, peak RSS during that phase (sampled every 20 ms, after returning freed memory
 to the OS), the dev selection score, and the student step's model-FLOPs utilisation:
 ``6 x (weights of the student's Linear layers) x (real, unpadded tokens of the training sentences)`` divided by
-the summed wall time of the optimizer steps and by a bf16 matmul peak measured at the start of the same run
+the summed wall time of the optimizer steps and by the best bf16 matmul peak sampled through the same run
 (attention's own FLOPs and padding are not counted: MFU counts useful work only).
 
 Then: a 4-job sweep (four learning rates) labelling the run's English through one shared teacher cache vs one
@@ -28,95 +28,16 @@ job (teacher seconds), and ours on 2x the pairs vs 1x (wall time). ``--precision
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import json
-import os
-import platform
 import shlex
-import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
-import torch
-from transformers import TrainerCallback
+from measure import MatmulPeak, PeakRSS, StepTimer, machine, matmul_weights, real_tokens, release_memory, timed_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# --- measuring ------------------------------------------------------------------------------------------------
-
-def release_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS, so one phase's peak RSS is not the last's."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-
-
-class PeakRSS:
-    """Peak resident set size (bytes) of this process while the ``with`` block runs, sampled every 20 ms."""
-
-    def __enter__(self):
-        release_memory()
-        self.proc, self.peak, self._stop = psutil.Process(), 0, threading.Event()
-        self.start = self.proc.memory_info().rss
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            self._stop.wait(0.02)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-
-def matmul_peak(dtype: torch.dtype, n: int = 2048, seconds: float = 3.0) -> float:
-    """Best FLOP/s of an ``n x n`` by ``n x n`` matmul in ``dtype`` over ~``seconds`` (torch's threads)."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    torch.matmul(a, b)
-    best, end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t0 = time.perf_counter()
-        torch.matmul(a, b)
-        best = max(best, 2 * n ** 3 / (time.perf_counter() - t0))
-    return best
-
-
-class StepTimer(TrainerCallback):
-    """Sums the wall time of the Trainer's optimizer steps (forward, backward, update; not data loading)."""
-
-    def __init__(self):
-        self.seconds, self.steps, self._t0 = 0.0, 0, None
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self._t0 = time.perf_counter()
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.seconds += time.perf_counter() - self._t0
-        self.steps += 1
-
-
-def matmul_weights(model: torch.nn.Module) -> int:
-    """Weights of the Linear layers a sentence passes through (the unused pooler excluded)."""
-    return sum(m.weight.numel() for name, m in model.named_modules()
-               if isinstance(m, torch.nn.Linear) and "pooler" not in name)
-
-
-def real_tokens(model, pairs: list[tuple[str, str]]) -> int:
-    texts = [s for pair in pairs for s in pair]
-    ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
-    return sum(len(row) for row in ids)
 
 
 # --- the two recipes ------------------------------------------------------------------------------------------
@@ -185,14 +106,15 @@ def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label
     return student, teacher_seconds
 
 
-def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak_flops):
-    """Run one recipe under the RSS sampler; returns its figures."""
+def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak: MatmulPeak):
+    """Run one recipe under the RSS sampler, then sample the matmul peak; returns its figures (MFU so far:
+    :func:`set_mfu` recomputes it against the run's best peak at the end)."""
     from polyglot_distill import distill, evaluation
 
     timer = StepTimer()
     with tempfile.TemporaryDirectory(prefix=f"perf-{name}-") as tmp, PeakRSS() as rss:
         t0 = time.perf_counter()
-        with _timed_trainer(timer):
+        with timed_trainer(timer):
             student, teacher_s = fn(Path(tmp), timer)
         wall = time.perf_counter() - t0
     dev = evaluation.evaluate(lambda s: distill.encode(student, s, enc_batch), dev_sets)
@@ -200,62 +122,34 @@ def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak_flops):
     row = {"recipe": name, "pairs": len(model_pairs), "wall_s": wall, "pairs_per_s": len(model_pairs) / wall,
            "teacher_encode_s": teacher_s, "peak_rss_gb": rss.peak / 1e9, "start_rss_gb": rss.start / 1e9,
            "dev_selection": dev["selection"], "steps": timer.steps, "step_s": timer.seconds / max(1, timer.steps),
-           "mfu": flops / max(timer.seconds, 1e-9) / peak_flops, "vocab_rows":
+           "model_flops": flops, "step_seconds": timer.seconds, "vocab_rows":
            student[0].auto_model.get_input_embeddings().weight.shape[0]}
     print(f"  {name:5s} {row['pairs_per_s']:8.1f} pairs/s  wall {wall:6.1f} s  teacher {teacher_s:5.1f} s  "
           f"peak RSS {row['peak_rss_gb']:.2f} GB  dev {row['dev_selection']:.4f}  step {row['step_s']:.3f} s  "
-          f"MFU {100 * row['mfu']:.1f} %  vocab {row['vocab_rows']}", flush=True)
+          f"{flops / max(timer.seconds, 1e-9) / 1e9:.0f} GFLOP/s  vocab {row['vocab_rows']}", flush=True)
     del student
     release_memory()
+    peak.sample()
+    set_mfu([row], peak)
     return row
 
 
-class _timed_trainer:
-    """Add ``timer`` to every SentenceTransformerTrainer built inside the block (ours builds its own)."""
-
-    def __init__(self, timer):
-        self.timer = timer
-
-    def __enter__(self):
-        from sentence_transformers import SentenceTransformerTrainer
-
-        self.cls, self.init = SentenceTransformerTrainer, SentenceTransformerTrainer.__init__
-        timer, init = self.timer, self.init
-
-        def patched(trainer, *args, callbacks=None, **kwargs):
-            callbacks = list(callbacks or [])
-            if timer not in callbacks:
-                callbacks.append(timer)
-            init(trainer, *args, callbacks=callbacks, **kwargs)
-
-        self.cls.__init__ = patched
-
-    def __exit__(self, *exc):
-        self.cls.__init__ = self.init
+def set_mfu(rows: list[dict], peak: MatmulPeak) -> None:
+    for row in rows:
+        row["mfu"] = row["model_flops"] / max(row["step_seconds"], 1e-9) / peak.best()
 
 
 # --- main -----------------------------------------------------------------------------------------------------
 
-# our recipe from the plain one (fp32, every weight trained, full vocabulary, random batches), one option at a time
+# our recipe from the plain one (fp32, every weight trained, full vocabulary, random batches, dropout, the
+# per-tensor AdamW loop), one option at a time; hardware=cpu_bf16 brings its max_batch_tokens budget along
 PLAIN = ["hardware=cpu", "student.freeze_word_embeddings=false", "student.trim_vocab=false",
-         "optimizer.length_grouped=false"]
-STEP_ABLATION = [  # the plain recipe's own step is the ST row's: same fp32 step, full student, random batches
-    ("+bf16", [*PLAIN, "hardware=cpu_bf16"]),
-    ("+trim", [*PLAIN, "hardware=cpu_bf16", "student.trim_vocab=true"]),
-    ("+frz", [*PLAIN, "hardware=cpu_bf16", "student.trim_vocab=true", "student.freeze_word_embeddings=true"]),
-    ("+lgrp", [*PLAIN, "hardware=cpu_bf16", "student.trim_vocab=true", "student.freeze_word_embeddings=true",
-               "optimizer.length_grouped=true"]),
-    ("frz-notrim", [*PLAIN, "hardware=cpu_bf16", "student.freeze_word_embeddings=true", "optimizer.length_grouped=true"]),
-]
-
-
-def machine() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in subprocess.run(
-            ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+         "optimizer.length_grouped=false", "distill.dropout=null", "optimizer.fused=false"]
+_STEPS = [("+bf16", "hardware=cpu_bf16"), ("+trim", "student.trim_vocab=true"),
+          ("+frz", "student.freeze_word_embeddings=true"), ("+lgrp", "optimizer.length_grouped=true"),
+          ("+nodrop", "distill.dropout=0"), ("+fused", "optimizer.fused=true")]
+# the plain recipe's own step is the ST row's: same fp32 step, full student, random batches
+STEP_ABLATION = [(name, [*PLAIN, *(o for _, o in _STEPS[:k + 1])]) for k, (name, _) in enumerate(_STEPS)]
 
 
 def sweep_figures(teacher, corpus, cfg) -> dict:
@@ -331,9 +225,10 @@ def main(argv: list[str] | None = None) -> dict:
     preflight(cfg)
     models.set_threads(cfg.hardware.threads)
     print(f"machine: {machine()}", flush=True)
-    seconds = 0.5 if args.quick else 3.0
-    peaks = {"bf16": matmul_peak(torch.bfloat16, seconds=seconds), "fp32": matmul_peak(torch.float32, seconds=seconds)}
-    print(f"matmul peak: bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s, fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s", flush=True)
+    peak = MatmulPeak(seconds=0.5 if args.quick else 3.0)
+    peak.sample()
+    print(f"matmul peak: bf16 {peak.best() / 1e9:.0f} GFLOP/s, fp32 {peak.best('fp32') / 1e9:.0f} GFLOP/s "
+          "(sampled again after every phase; MFU uses the best)", flush=True)
 
     seed_everything(cfg.seed)
     corpus = build_corpus(cfg.data, cfg.languages)
@@ -379,12 +274,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", flush=True)
-        rows.append(run_phase("st", run_st, pairs, dev_sets, cfg.eval.batch_size, peaks["bf16"]))
-        rows.append(run_phase("ours", run_ours, pairs, dev_sets, cfg.eval.batch_size, peaks["bf16"]))
-    mean = {name: {k: float(np.mean([row[k] for row in rows if row["recipe"] == name]))
-                   for k in ("pairs_per_s", "teacher_encode_s", "peak_rss_gb", "dev_selection", "mfu", "wall_s")}
-            for name in ("st", "ours")}
-
+        rows.append(run_phase("st", run_st, pairs, dev_sets, cfg.eval.batch_size, peak))
+        rows.append(run_phase("ours", run_ours, pairs, dev_sets, cfg.eval.batch_size, peak))
     sweep = sweep_figures(teacher, corpus, cfg)
 
     print("scaling: ours on 2x the pairs", flush=True)
@@ -393,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict:
     cfg2 = cfg.copy()
     cfg2.optimizer.max_steps = len(pairs2) // batch
     row2 = run_phase("ours2x", lambda out, timer: run_ours(out, timer, cfg2, pairs2), pairs2, dev_sets,
-                     cfg.eval.batch_size, peaks["bf16"])
+                     cfg.eval.batch_size, peak)
 
     step_rows = []
     if ablation:
@@ -401,11 +292,15 @@ def main(argv: list[str] | None = None) -> dict:
     for name, vcfg in ablation.items():
         vcfg.optimizer.max_steps = steps
         step_rows.append(run_phase(name, lambda out, timer, c=vcfg: run_ours(out, timer, c), pairs, dev_sets,
-                                   cfg.eval.batch_size, peaks["bf16"]))
+                                   cfg.eval.batch_size, peak))
 
+    set_mfu([*rows, row2, *step_rows], peak)
+    mean = {name: {k: float(np.mean([row[k] for row in rows if row["recipe"] == name]))
+                   for k in ("pairs_per_s", "teacher_encode_s", "peak_rss_gb", "dev_selection", "mfu", "wall_s")}
+            for name in ("st", "ours")}
     figures = {
         "machine": machine(), "steps": steps, "pairs": len(pairs), "batch_size": batch, "rounds": rows,
-        "matmul_peak_bf16_gflops": peaks["bf16"] / 1e9, "matmul_peak_fp32_gflops": peaks["fp32"] / 1e9,
+        **peak.figures(),
         "ratio_pairs_per_s": mean["ours"]["pairs_per_s"] / mean["st"]["pairs_per_s"],
         "mfu_ours": mean["ours"]["mfu"], "mfu_st": mean["st"]["mfu"],
         "dev_score_ours": mean["ours"]["dev_selection"], "dev_score_st": mean["st"]["dev_selection"],
@@ -423,7 +318,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"(bf16) vs {figures['dev_score_ours_fp32']:.4f} (fp32)")
     print(f"\n(b)/(a): {figures['ratio_pairs_per_s']:.2f}x pairs/s; dev {figures['dev_score_ours']:.4f} vs "
           f"{figures['dev_score_st']:.4f}; MFU ours {100 * figures['mfu_ours']:.1f} % (ST "
-          f"{100 * figures['mfu_st']:.1f} %) of the bf16 peak; sweep teacher ratio "
+          f"{100 * figures['mfu_st']:.1f} %) of the best bf16 peak, {figures['matmul_peak_bf16_gflops']:.0f} GFLOP/s "
+          f"(samples from {min(figures['matmul_peak_bf16_samples_gflops']):.0f}); sweep teacher ratio "
           f"{figures['sweep_teacher_ratio']:.2f}; 2x pairs cost {figures['scaling_2x_time_ratio']:.2f}x time")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
