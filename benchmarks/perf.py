@@ -303,6 +303,8 @@ def main(argv: list[str] | None = None) -> dict:
         **peak.figures(),
         "ratio_pairs_per_s": mean["ours"]["pairs_per_s"] / mean["st"]["pairs_per_s"],
         "mfu_ours": mean["ours"]["mfu"], "mfu_st": mean["st"]["mfu"],
+        # useful FLOP/s of our step over what one bf16 matmul of the step's own shape reaches
+        "ours_vs_step_shape_matmul": mean["ours"]["mfu"] * peak.best() / peak.best("bf16_step_shape"),
         "dev_score_ours": mean["ours"]["dev_selection"], "dev_score_st": mean["st"]["dev_selection"],
         "teacher_encode_s_ours": mean["ours"]["teacher_encode_s"], "teacher_encode_s_st": mean["st"]["teacher_encode_s"],
         "peak_rss_gb_ours": mean["ours"]["peak_rss_gb"], "peak_rss_gb_st": mean["st"]["peak_rss_gb"],
@@ -319,7 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\n(b)/(a): {figures['ratio_pairs_per_s']:.2f}x pairs/s; dev {figures['dev_score_ours']:.4f} vs "
           f"{figures['dev_score_st']:.4f}; MFU ours {100 * figures['mfu_ours']:.1f} % (ST "
           f"{100 * figures['mfu_st']:.1f} %) of the best bf16 peak, {figures['matmul_peak_bf16_gflops']:.0f} GFLOP/s "
-          f"(samples from {min(figures['matmul_peak_bf16_samples_gflops']):.0f}); sweep teacher ratio "
+          f"(samples from {min(figures['matmul_peak_bf16_samples_gflops']):.0f}; a matmul of the step's shape "
+          f"reaches {figures['matmul_bf16_step_shape_gflops']:.0f}, ours {100 * figures['ours_vs_step_shape_matmul']:.0f} "
+          f"% of that); sweep teacher ratio "
           f"{figures['sweep_teacher_ratio']:.2f}; 2x pairs cost {figures['scaling_2x_time_ratio']:.2f}x time")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
