@@ -34,13 +34,14 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 TOLERANCE = 1e-5  # MSEs and other continuous scores
 RANK_TOLERANCE = 1e-3  # Spearman and retrieval accuracy: a few swapped near-ties, far below a seed's 0.07
 
-
-def _tolerance(key: str) -> float:
-    return RANK_TOLERANCE if key.endswith(("spearman", "accuracy")) else TOLERANCE
 # The same config for both runs: fp32 (hardware=ddp), no dropout, the trained student kept whatever dev says
 # (so training, not the least-squares baseline, is compared), no UDHR (faster).
 SAME = ["experiment=smoke", "distill.dropout=0", "distill.keep_baseline_if_better=false", "eval.udhr_languages=[]",
         "save_model=true", "tracking.log_model=false", "tracking.system_metrics=false"]
+
+
+def _tolerance(key: str) -> float:
+    return RANK_TOLERANCE if key.endswith(("spearman", "accuracy")) else TOLERANCE
 
 
 def _dataset(n: int) -> Dataset:

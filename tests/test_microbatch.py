@@ -115,6 +115,6 @@ def test_the_merged_forward_really_runs_once(tiny, monkeypatch):
     calls = []
     monkeypatch.setattr(model, "forward", lambda features, **kw: calls.append(features["input_ids"].shape)
                         or {"sentence_embedding": torch.zeros(features["input_ids"].shape[0], 32)})
-    en, xx = model.tokenize(data["english"][:4]), model.tokenize(data["non_english"][:4])
+    en, xx = model.preprocess(data["english"][:4]), model.preprocess(data["non_english"][:4])
     PairMSELoss(model)([en, xx], torch.zeros(4, 32))
     assert len(calls) == 1 and calls[0][0] == 8
