@@ -107,8 +107,8 @@ def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label
 
 
 def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak: MatmulPeak):
-    """Run one recipe under the RSS sampler, then sample the matmul peak; returns its figures (MFU so far:
-    :func:`set_mfu` recomputes it against the run's best peak at the end)."""
+    """Run one recipe under the RSS sampler, then sample the matmul peak; returns its figures (MFU is set by
+    :func:`set_mfu` at the end, against the run's best peak)."""
     from polyglot_distill import distill, evaluation
 
     timer = StepTimer()
@@ -130,7 +130,6 @@ def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak: MatmulPeak):
     del student
     release_memory()
     peak.sample()
-    set_mfu([row], peak)
     return row
 
 
@@ -149,7 +148,8 @@ _STEPS = [("+bf16", "hardware=cpu_bf16"), ("+trim", "student.trim_vocab=true"),
           ("+frz", "student.freeze_word_embeddings=true"), ("+lgrp", "optimizer.length_grouped=true"),
           ("+nodrop", "distill.dropout=0"), ("+fused", "optimizer.fused=true")]
 # the plain recipe's own step is the ST row's: same fp32 step, full student, random batches
-STEP_ABLATION = [(name, [*PLAIN, *(o for _, o in _STEPS[:k + 1])]) for k, (name, _) in enumerate(_STEPS)]
+STEP_ABLATION = [(name, [*PLAIN, *(o for _, o in _STEPS[:k + 1])]) for k, (name, _) in enumerate(_STEPS)] + [
+    ("frz-notrim", [*PLAIN, "hardware=cpu_bf16", "student.freeze_word_embeddings=true", "optimizer.length_grouped=true"])]
 
 
 def sweep_figures(teacher, corpus, cfg) -> dict:
@@ -322,8 +322,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{figures['dev_score_st']:.4f}; MFU ours {100 * figures['mfu_ours']:.1f} % (ST "
           f"{100 * figures['mfu_st']:.1f} %) of the best bf16 peak, {figures['matmul_peak_bf16_gflops']:.0f} GFLOP/s "
           f"(samples from {min(figures['matmul_peak_bf16_samples_gflops']):.0f}; a matmul of the step's shape "
-          f"reaches {figures['matmul_bf16_step_shape_gflops']:.0f}, ours {100 * figures['ours_vs_step_shape_matmul']:.0f} "
-          f"% of that); sweep teacher ratio "
+          f"reaches {figures['matmul_bf16_step_shape_gflops']:.0f}, "
+          f"ours {100 * figures['ours_vs_step_shape_matmul']:.0f} % of that); sweep teacher ratio "
           f"{figures['sweep_teacher_ratio']:.2f}; 2x pairs cost {figures['scaling_2x_time_ratio']:.2f}x time")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
