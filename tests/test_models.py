@@ -130,6 +130,8 @@ def test_student_errors(tmp_path):
         models.load_student(_student_cfg(pooling="cls"), tmp_path, "cpu", SENTENCES, tiny_dir=tmp_path / "s")
     with pytest.raises(ConfigError, match="needs training sentences"):
         models.load_student(_student_cfg(), tmp_path, "cpu", [], tiny_dir=tmp_path / "s")
+    with pytest.raises(ValueError, match="student.trim_vocab is true but no vocab_sentences were given"):
+        models.load_student(_student_cfg(trim_vocab=True), tmp_path, "cpu", SENTENCES, tiny_dir=tmp_path / "s")
 
 
 def test_add_projection_maps_to_the_teacher_size(tiny_student):

@@ -1,9 +1,16 @@
 """Length-grouped batches: shuffled, but each batch holds sentences of similar length.
 
 gettext pairs range from three words to 250 characters; random batches of 32 pad every sentence to the
-batch's longest and waste ~60 % of the student's compute on padding (measured on the default corpus:
-666k padded tokens for 257k real ones). Sorting within shuffled chunks of ``chunk_batches`` batches cuts that
-to ~19 % while keeping the order random at the batch level.
+batch's longest and waste most of the student's compute on padding. Sorting within shuffled chunks of
+``chunk_batches`` batches cuts that while keeping the order random at the batch level.
+
+What is sorted matters: the student runs both columns of a batch in one forward pass (``microbatch.py``), each
+padded to the longest sentence of either column, in the student's own tokens. :func:`pair_token_lengths` gives
+that length, ``max(tokens(english), tokens(translation))``; the default corpus (14,659 pairs, 374k real
+tokens) then runs on 441k padded tokens (15 % padding), against 602k (38 %) when pairs are sorted by their
+summed characters: a Chinese or Arabic translation has few characters for its tokens, an English sentence of
+the same characters is shorter in tokens, and the merged batch pads the English column to the translation.
+Without ``lengths`` the sampler sorts by characters.
 
 Under torchrun (``hardware=ddp``) the Trainer's ``batch_size`` is the per-process share of
 ``optimizer.batch_size``: every process builds the same single-process batches of ``batch_size * world_size``
@@ -13,6 +20,8 @@ step sees the same sentences as one process with the whole batch. A last batch s
 dropped (at most ``world_size - 1`` sentences per chunk), so every rank runs the same number of steps.
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch.distributed as dist
@@ -26,11 +35,16 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
     text_columns = ("english", "non_english")
 
     def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None, generator=None,
-                 seed: int = 0, world_size: int | None = None) -> None:
+                 seed: int = 0, world_size: int | None = None, lengths: Sequence[int] | None = None) -> None:
         super().__init__(dataset, batch_size=batch_size, drop_last=drop_last,
                          valid_label_columns=valid_label_columns, generator=generator, seed=seed)
-        columns = [c for c in self.text_columns if c in dataset.column_names]
-        self.lengths = np.sum([[len(t) for t in dataset[c]] for c in columns], axis=0)
+        if lengths is None:
+            columns = [c for c in self.text_columns if c in dataset.column_names]
+            lengths = np.sum([[len(t) for t in dataset[c]] for c in columns], axis=0)
+        self.lengths = np.asarray(lengths)
+        if len(self.lengths) != len(dataset):
+            raise ValueError(f"LengthGroupedBatchSampler: {len(self.lengths)} lengths for a dataset of "
+                             f"{len(dataset)} rows; give one length per row")
         self.world_size = world_size or (dist.get_world_size() if dist.is_initialized() else 1)
         self.global_batch = batch_size * self.world_size  # the batch of a single-process run
         if self.world_size > 1:
@@ -61,3 +75,12 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
         rests = [min(chunk, n - start) for start in range(0, n, chunk)]
         kept = sum(r // size + (not self.drop_last and r % size >= self.world_size) for r in rests)
         return kept * self.world_size
+
+
+def pair_token_lengths(tokenizer, pairs: Sequence[tuple[str, str]], max_length: int) -> np.ndarray:
+    """Per pair, the padded length it asks of a merged batch: its longer side in tokens (special tokens
+    included, truncated at ``max_length``)."""
+    columns = ([en for en, _ in pairs], [xx for _, xx in pairs])
+    counts = [np.fromiter((len(ids) for ids in tokenizer(list(c), truncation=True, max_length=max_length)["input_ids"]),
+                          dtype=np.int64, count=len(pairs)) for c in columns]
+    return np.maximum(*counts)

@@ -6,9 +6,10 @@ columns in one forward pass: ``microbatch.PairMSELoss``).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
-import contextlib
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from sentence_transformers.sentence_transformer.training_args import SentenceTra
 from transformers import TrainerCallback
 
 from polyglot_distill import checkpoints, distributed, evaluation, teacher_cache
-from polyglot_distill.batching import LengthGroupedBatchSampler
+from polyglot_distill.batching import LengthGroupedBatchSampler, pair_token_lengths
 from polyglot_distill.guard import FiniteGuard
 from polyglot_distill.microbatch import MicroBatchTrainer, PairMSELoss
 
@@ -208,7 +209,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         ddp_backend=cfg.hardware.get("distributed_backend") if distributed.world_size() > 1 else None,
         bf16=cfg.hardware.precision == "bf16",
         fp16=cfg.hardware.precision == "fp16",
-        **({"batch_sampler": LengthGroupedBatchSampler} if opt.length_grouped else {}),
+        **({"batch_sampler": _length_grouped(student, train_pairs)} if opt.length_grouped else {}),
     )
     if opt.length_grouped:  # under torchrun sentence-transformers turns drop_last on; the length-grouped sampler
         args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
@@ -236,6 +237,12 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     if distributed.is_main():
         shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
     return facts
+
+
+def _length_grouped(student: SentenceTransformer, pairs: list[tuple[str, str]]):
+    """The Trainer's batch sampler: batches grouped by the student's padded length of each pair (batching.py)."""
+    lengths = pair_token_lengths(student.tokenizer, pairs, student.max_seq_length)
+    return functools.partial(LengthGroupedBatchSampler, lengths=lengths)
 
 
 def _best_step(trainer) -> int | None:

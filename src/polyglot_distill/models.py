@@ -189,7 +189,10 @@ def load_student(cfg, cache_dir, device: str, tiny_sentences: list[str] | None =
     if cfg.get("trim_vocab", False):
         from polyglot_distill.vocab_trim import trim_student
 
-        trim_student(model, vocab_sentences or [])
+        if vocab_sentences is None:  # trimming to no text would leave single characters: a silent, broken student
+            raise ValueError("load_student: student.trim_vocab is true but no vocab_sentences were given; pass the "
+                             "run's text or load with student.trim_vocab=false")
+        trim_student(model, vocab_sentences)
     if cfg.freeze_word_embeddings:
         freeze_word_embeddings(model)
     return model
