@@ -78,4 +78,4 @@ def test_token_lengths_cut_the_default_runs_merged_padding(request):
     merged = lambda sampler: sum(len(b) * lengths[b].max() for b in map(np.array, sampler))  # noqa: E731
     by_chars = merged(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=False, seed=42))
     by_tokens = merged(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=False, seed=42, lengths=lengths))
-    assert by_tokens < 0.8 * by_chars  # measured: 441k vs 602k padded tokens per column pair
+    assert by_tokens < 0.8 * by_chars  # measured: 220k vs 301k padded tokens a column (441k vs 602k for both)
