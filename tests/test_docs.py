@@ -7,6 +7,8 @@
 - ``benchmarks/ablate.py ...``: run with ``--dry-run`` (every variant's overrides compose, nothing trains).
 - ``benchmarks/perf.py ...``: run with ``--quick`` (2 steps, one round, the tiny student; every section runs) and
   its ``--json`` figures checked.
+- ``benchmarks/step_scan.py ...``: run with ``--quick`` (the tiny student, batches of 4 and 8 pairs) and its table
+  checked.
 - ``python evaluate.py ...``: composed with ``--cfg job`` appended, like ``train.py`` (nothing is scored).
 - ``python -m polyglot_distill.tokenizer_report ...``: run for real (it loads tokenizers only).
 - ``make <target> [NAME=value]``: the target exists in the Makefile (running it would recurse into ``make test``)
@@ -132,6 +134,13 @@ def test_documented_command(source, argv):
                     "dev_score_ours", "dev_score_st"):
             assert isinstance(figures[key], float) and math.isfinite(figures[key]), (key, figures.get(key))
         assert "(b)/(a):" in proc.stdout
+        return
+    if argv[1] == "benchmarks/step_scan.py":  # the documented precision, the tiny student and two small batch sizes
+        proc = _run([sys.executable, *argv[1:], "--quick"], timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        table = re.findall(r"^ +(\d+) +[\d.]+ +[\d.]+ +(\d+) +([\d.]+) %$", proc.stdout, flags=re.M)
+        assert [int(size) for size, _, _ in table] == [4, 8], proc.stdout
+        assert all(int(gflops) > 0 and 0 < float(mfu) < 100 for _, gflops, mfu in table), proc.stdout
         return
     if argv[1] == "benchmarks/ablate.py":  # compose every variant, train nothing
         proc = _run([sys.executable, *argv[1:], "--dry-run"])
