@@ -64,9 +64,19 @@ def timed_steps(student, params, optimizer, work, autocast: bool) -> tuple[float
     return time.perf_counter() - t0, tokens
 
 
+def batch_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x) for x in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive whole numbers of pairs, comma-separated, e.g. 32,64")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--batch-sizes", default="32,64,128", help="pairs per step, comma-separated")
+    p.add_argument("--batch-sizes", type=batch_sizes, default="32,64,128", help="pairs per step, comma-separated")
     p.add_argument("--precision", choices=("autocast", "bf16"), default="autocast",
                    help="autocast: bf16 autocast over fp32 weights (the recipe's); bf16: every weight in bf16")
     p.add_argument("--windows", type=int, default=6,
@@ -75,7 +85,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--quick", action="store_true", help="the tiny student, small batches: checks the wiring")
     args = p.parse_args(argv)
     base = shlex.split(args.base)
-    sizes = [int(x) for x in args.batch_sizes.split(",")]
+    sizes = args.batch_sizes
     if args.quick:
         base, sizes, args.windows = ["student=tiny", "data.max_train_pairs=100", *base], [4, 8], 2
 
@@ -94,6 +104,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     models.set_threads(cfg.hardware.threads)
     corpus = build_corpus(cfg.data, cfg.languages)
     pairs = [pair for ps in corpus.splits["train"].values() for pair in ps]
+    if max(sizes) * args.windows > len(pairs):
+        raise SystemExit(f"--batch-sizes/--windows: {args.windows} runs of {max(sizes)} pairs, but the run has "
+                         f"{len(pairs)} training pairs; ask for fewer")
     with tempfile.TemporaryDirectory(prefix="step-scan-") as tiny:  # only the tiny student is built there
         student = models.load_student(cfg.student, cfg.cache_dir, "cpu", [s for p in pairs for s in p], Path(tiny),
                                       vocab_sentences=vocab_trim.run_text(corpus.splits))
@@ -110,9 +123,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"machine: {machine()}; {len(pairs)} pairs, student {cfg.student.name}, precision {args.precision}",
           flush=True)
     peaks = [matmul_peak(torch.bfloat16, seconds=0.5 if args.quick else 3.0)]
-    if max(sizes) * args.windows > len(pairs):
-        raise SystemExit(f"--batch-sizes/--windows: {args.windows} runs of {max(sizes)} pairs, but the run has "
-                         f"{len(pairs)} training pairs; ask for fewer")
     runs = windows(order, max(sizes), args.windows)
     rows = []
     with distill.attention_kernels("cpu"):
