@@ -3,13 +3,14 @@
 Outside the Trainer, on real batches of the run's training pairs: the pairs sorted by their padded length in a
 merged batch (``batching.pair_token_lengths``), ``--windows`` runs of consecutive pairs taken from the middle of
 equal strata of that order (every length in proportion; the same pairs at every batch size), each cut into batches,
-so padding is lower than the sampler's (which sorts within shuffled chunks); one forward for both columns (``microbatch.PairMSELoss``'s), the
-loss against random unit targets, backward, gradient clipping and fused AdamW at lr 0 (the weights stay put), with
-the run's trimmed vocabulary, frozen word embeddings, dropout and attention kernels. ``--precision`` picks bf16
-autocast over fp32 weights (the default recipe's) or every weight in bf16 with no autocast (no casts at all: an
-upper bound, not a recipe: updating bf16 weights needs fp32 master copies). For each batch size: seconds per step,
-milliseconds per pair, useful GFLOP/s (``6 x Linear weights x real tokens``, as ``perf.py`` counts) and that as a
-share of the best 2048^3 bf16 matmul peak sampled before and after (docs/performance.md).
+so padding is lower than the sampler's (which sorts within shuffled chunks); the recipe's loss
+(``microbatch.PairMSELoss``: one forward for both columns) against random unit targets, backward, gradient clipping
+and fused AdamW at lr 0 (the weights stay put), with the run's trimmed vocabulary, frozen word embeddings, dropout
+and attention kernels. ``--precision`` picks bf16 autocast over fp32 weights (the default recipe's) or every weight
+in bf16 with no autocast (no casts at all: an upper bound, not a recipe: updating bf16 weights needs fp32 master
+copies). For each batch size: seconds per step, milliseconds per pair, useful GFLOP/s (``6 x Linear weights x real
+tokens``, as ``perf.py`` counts) and that as a share of the best 2048^3 bf16 matmul peak sampled before and after
+(docs/performance.md).
 
     .venv/bin/python benchmarks/step_scan.py --batch-sizes 32,64,128,256 --precision autocast
 """
@@ -47,15 +48,16 @@ def batches(student, pairs, runs: list[np.ndarray], size: int) -> list[tuple]:
 
 
 def timed_steps(student, params, optimizer, work, autocast: bool) -> tuple[float, int]:
-    """Seconds for one optimizer step per batch of ``work``, and the real tokens they ran."""
-    from sentence_transformers.base.losses.merged_forward import embed_columns
+    """Seconds for one optimizer step per batch of ``work`` (the recipe's ``PairMSELoss`` against random unit
+    targets), and the real tokens they ran."""
+    from polyglot_distill.microbatch import PairMSELoss
 
+    loss_fn, dim, dtype = PairMSELoss(student), student.get_embedding_dimension(), params[0].dtype
     t0, tokens = time.perf_counter(), 0
     for columns, real in work:
+        target = torch.nn.functional.normalize(torch.randn(len(columns[0]["input_ids"]), dim), dim=-1).to(dtype)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            embeddings = embed_columns(student, [dict(c) for c in columns], separate_first=False)
-            target = torch.nn.functional.normalize(torch.randn(embeddings[0].shape), dim=-1)
-            loss = sum(torch.nn.functional.mse_loss(e.float(), target) for e in embeddings)
+            loss = loss_fn([dict(c) for c in columns], target)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     order = np.argsort(lengths, kind="stable")
     print(f"machine: {machine()}; {len(pairs)} pairs, student {cfg.student.name}, precision {args.precision}",
           flush=True)
-    peaks = [matmul_peak(torch.bfloat16, seconds=0.5 if args.quick else 3.0)]
+    peak_seconds = 0.5 if args.quick else 3.0
+    peaks = [matmul_peak(torch.bfloat16, seconds=peak_seconds)]
     runs = windows(order, max(sizes), args.windows)
     rows = []
     with distill.attention_kernels("cpu"):
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             rows.append({"batch_size": size, "step_s": seconds / len(work),
                          "ms_per_pair": 1e3 * seconds / (len(work) * size),
                          "useful_gflops": 6 * weights * tokens / seconds / 1e9})
-    peaks.append(matmul_peak(torch.bfloat16, seconds=0.5 if args.quick else 3.0))
+    peaks.append(matmul_peak(torch.bfloat16, seconds=peak_seconds))
     peak = max(peaks) / 1e9
     print(f"bf16 matmul peak {peak:.0f} GFLOP/s (best of {', '.join(f'{x / 1e9:.0f}' for x in peaks)})")
     print(f"{'batch':>6} {'step s':>8} {'ms/pair':>8} {'GFLOP/s':>8} {'MFU':>7}")
