@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup browser postgres run smoke test ui mlflow-server mlflow-server-stop mlflow-server-status clean-cache
+.PHONY: setup browser postgres run smoke test test-fast ui mlflow-server mlflow-server-stop mlflow-server-status clean-cache
 
 setup: $(STAMP)
 
@@ -26,11 +26,14 @@ run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small
 smoke: setup  ## < 60 s end-to-end check with the tiny student
 	$(PY) train.py experiment=smoke $(ARGS)
 
-test: setup browser postgres  ## the whole test suite (slow tests included)
+test: setup browser postgres  ## the whole test suite: tests/unit and tests/e2e (what CI runs)
 	$(PY) -m pytest -q $(ARGS)
 
-# tests/test_ui.py drives headless Chromium against the MLflow UI: Debian's `chromium`, installed when missing.
-browser:  ## install Debian's chromium (headless browser of tests/test_ui.py) when it is missing
+test-fast: setup  ## the unit tier only (tests/unit, no subprocess runs): for daily work
+	$(PY) -m pytest -q tests/unit $(ARGS)
+
+# tests/e2e/test_ui.py drives headless Chromium against the MLflow UI: Debian's `chromium`, installed when missing.
+browser:  ## install Debian's chromium (headless browser of tests/e2e/test_ui.py) when it is missing
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && \
@@ -47,15 +50,15 @@ ui: setup  ## MLflow UI on http://127.0.0.1:5000 over the project's store
 # git-ignored .state/; it runs in the background until `make mlflow-server-stop`. PORT (default 5001); HOST=0.0.0.0
 # for jobs on other machines, with ALLOWED_HOSTS=<the name they use for this machine> (Host header check).
 mlflow-server: setup postgres  ## start the shared MLflow server (PostgreSQL store) on http://127.0.0.1:5001
-	$(PY) -m polyglot_distill.server start --host $(HOST) --port $${PORT:-5001} $(if $(ALLOWED_HOSTS),--allowed-hosts $(ALLOWED_HOSTS))
+	$(PY) -m polyglot_distill.tracking.server start --host $(HOST) --port $${PORT:-5001} $(if $(ALLOWED_HOSTS),--allowed-hosts $(ALLOWED_HOSTS))
 
 mlflow-server-stop: setup  ## stop the shared MLflow server and its PostgreSQL
-	$(PY) -m polyglot_distill.server stop
+	$(PY) -m polyglot_distill.tracking.server stop
 
 mlflow-server-status: setup  ## is the shared MLflow server running? (exit 3 when not)
-	$(PY) -m polyglot_distill.server status
+	$(PY) -m polyglot_distill.tracking.server status
 
-# make mlflow-server and tests/test_mlflow_server.py run Debian's PostgreSQL (initdb, pg_ctl, postgres from
+# make mlflow-server and tests/e2e/test_mlflow_server.py run Debian's PostgreSQL (initdb, pg_ctl, postgres from
 # /usr/lib/postgresql/<version>/bin): installed when missing. As root it runs as the package's user `postgres`.
 postgres:  ## install Debian's postgresql (the shared MLflow server's database) when it is missing
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \

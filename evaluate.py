@@ -13,19 +13,19 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from polyglot_distill import tracking
-from polyglot_distill.config import register_configs
+from polyglot_distill.config.schema import register_configs
 from polyglot_distill.errors import ConfigError
+from polyglot_distill.tracking import runs
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    from polyglot_distill.evaluate_model import run
+    from polyglot_distill.evaluation.standalone import run
 
     hc = HydraConfig.get()
-    tracking.forget_parent_run()
+    runs.forget_parent_run()
     try:
         run(cfg, cfg.output_dir or hc.runtime.output_dir, choices=dict(hc.runtime.choices))
     except ConfigError as err:

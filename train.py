@@ -19,10 +19,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from polyglot_distill import checkpoints, safety, sweep, tracking
-from polyglot_distill.config import register_configs
+from polyglot_distill.config import safety
+from polyglot_distill.config.schema import register_configs
 from polyglot_distill.errors import ConfigError
-from polyglot_distill.guard import TrainingDiverged
+from polyglot_distill.tracking import runs, sweep
+from polyglot_distill.training import checkpoints
+from polyglot_distill.training.guard import TrainingDiverged
 
 register_configs()
 
@@ -35,7 +37,7 @@ def main(cfg: DictConfig) -> float:
     output_dir, choices = cfg.output_dir or hc.runtime.output_dir, dict(hc.runtime.choices)
     if hc.mode == RunMode.MULTIRUN:
         return sweep.run_job(run, cfg, output_dir, choices)
-    tracking.forget_parent_run()
+    runs.forget_parent_run()
     try:
         if cfg.resume:
             output_dir, cfg = _resumed(cfg, output_dir, hc.overrides.task)
@@ -49,7 +51,7 @@ def main(cfg: DictConfig) -> float:
     except KeyboardInterrupt:
         print(f"interrupted (SIGINT); resume with resume={output_dir}", file=sys.stderr)
         sys.exit(130)
-    except tracking.Interrupted as err:
+    except runs.Interrupted as err:
         print(f"{err}; resume with resume={output_dir}", file=sys.stderr)
         sys.exit(err.exit_status)
 
@@ -67,7 +69,7 @@ def _resumed(cfg: DictConfig, output_dir: str, overrides: list[str]) -> tuple[st
 
 
 if __name__ == "__main__":
-    tracking.stop_on_signals()
+    runs.stop_on_signals()
     try:
         safety.check_cli_targets(sys.argv[1:], Path(__file__).parent / "conf")
         main()
@@ -77,7 +79,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:  # a sweep (a single run exits in main); its parent run ends KILLED at exit
         print("interrupted (SIGINT)", file=sys.stderr)
         sys.exit(130)
-    except tracking.Interrupted as err:
+    except runs.Interrupted as err:
         print(err, file=sys.stderr)
         sys.exit(err.exit_status)
     sys.exit(sweep.exit_status())

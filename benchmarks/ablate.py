@@ -21,10 +21,12 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from polyglot_distill import distill, evaluation, models, vocab_trim
-from polyglot_distill.config import register_configs
+from polyglot_distill.config.schema import register_configs
 from polyglot_distill.data.corpus import build_corpus
+from polyglot_distill.evaluation import scoring
+from polyglot_distill.models import loading, vocabulary
 from polyglot_distill.pipeline import _attach_projection, preflight, seed_everything
+from polyglot_distill.training import distill
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,18 +53,18 @@ def main() -> None:
     seed_everything(cfg.seed)
     corpus = build_corpus(cfg.data, cfg.languages)
     langs = list(cfg.languages.targets)
-    teacher = models.load_teacher(cfg.teacher, cfg.cache_dir)
+    teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir)
     all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
     labels = distill.TeacherLabels(teacher, all_english, cfg.teacher.batch_size)
     del teacher
     train_pairs = [p for L in langs for p in corpus.splits["train"][L]]
-    sets = {s: evaluation.build_language_sets(corpus.splits[s], labels, cfg.eval.sts_pairs, cfg.seed)
+    sets = {s: scoring.build_language_sets(corpus.splits[s], labels, cfg.eval.sts_pairs, cfg.seed)
             for s in ("dev", "test")}
-    text = vocab_trim.run_text(corpus.splits)  # student.trim_vocab keeps the pieces of every split
-    base_student = models.load_student(cfg.student, cfg.cache_dir, "cpu",
+    text = vocabulary.run_text(corpus.splits)  # student.trim_vocab keeps the pieces of every split
+    base_student = loading.load_student(cfg.student, cfg.cache_dir, "cpu",
                                        [s for p in train_pairs for s in p], tempfile.mkdtemp(), text)
     enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
-    results = {"untrained": evaluation.evaluate(enc(base_student), sets["test"])}
+    results = {"untrained": scoring.evaluate(enc(base_student), sets["test"])}
     base_state = copy.deepcopy(base_student.state_dict())
     initial: dict[str, dict] = {}  # one initial head per distinct projection setting
 
@@ -73,11 +75,11 @@ def main() -> None:
             seed_everything(vcfg.seed)
             s0 = _attach_projection(vcfg, base_student, train_pairs, labels)
             initial[key] = copy.deepcopy(s0.state_dict())
-            results[f"init {key}"] = evaluation.evaluate(enc(s0), sets["test"])
-        student = models.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],
+            results[f"init {key}"] = scoring.evaluate(enc(s0), sets["test"])
+        student = loading.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],
                                       tempfile.mkdtemp(), text)
         if any(k.startswith("2.") or ".linear." in k for k in initial[key]):  # has a Dense head
-            student = models.add_projection(student, labels.dim)
+            student = loading.add_projection(student, labels.dim)
         student.load_state_dict(initial[key])
         return student
 
@@ -90,12 +92,12 @@ def main() -> None:
         student = initial_student(vcfg)
         seed_everything(vcfg.seed)
         if vcfg.student.freeze_word_embeddings:
-            models.freeze_word_embeddings(student)
+            loading.freeze_word_embeddings(student)
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
             facts = distill.distill(student, variant_pairs, labels, sets["dev"], vcfg, Path(out), lambda *a, **k: None)
         seconds = time.perf_counter() - t0
-        results[name] = {**evaluation.evaluate(enc(student), sets["test"]),
+        results[name] = {**scoring.evaluate(enc(student), sets["test"]),
                          "train_seconds": seconds, "best_step": facts["best_step"], "steps": facts["steps"],
                          "train_pairs": len(variant_pairs),
                          "dev_history": [{k: h[k] for k in ("step", "selection", "mean/retrieval/accuracy")}

@@ -49,16 +49,16 @@ def st_recipe(cfg, teacher, pairs_by_lang, steps: int, out: Path, timer: StepTim
     from sentence_transformers.sentence_transformer.losses import MSELoss
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
-    from polyglot_distill import models
+    from polyglot_distill.models import loading
 
     student_cfg = cfg.student.copy()
     student_cfg.trim_vocab, student_cfg.freeze_word_embeddings = False, False
-    student = models.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
+    student = loading.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
                                   [s for ps in pairs_by_lang.values() for p in ps for s in p], out / "tiny")
     # max_seq_length: the student config's (128 for e5-small, as in the recipe)
     teacher_dim = teacher.get_embedding_dimension()
     if student.get_embedding_dimension() != teacher_dim:  # the recipe pairs students and teachers of equal size
-        student = models.add_projection(student, teacher_dim)
+        student = loading.add_projection(student, teacher_dim)
     teacher_seconds = 0.0
 
     def prepare_dataset(batch):
@@ -86,20 +86,21 @@ def st_recipe(cfg, teacher, pairs_by_lang, steps: int, out: Path, timer: StepTim
 
 def our_labels(teacher, english: list[str], cfg, cache_dir: Path | None):
     """The pipeline's teacher labels; through the shared teacher cache when ``cache_dir`` is given."""
-    from polyglot_distill import distill
+    from polyglot_distill.training import distill
 
     return distill.TeacherLabels(teacher, english, cfg.teacher.batch_size, cache_dir)
 
 
 def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label_cache: Path | None = None):
     """(b) our default configuration; returns (student, teacher seconds)."""
-    from polyglot_distill import distill, models
+    from polyglot_distill.models import loading
     from polyglot_distill.pipeline import _attach_projection
+    from polyglot_distill.training import distill
 
     t0 = time.perf_counter()
     labels = our_labels(teacher, [en for en, _ in pairs], cfg, label_cache)
     teacher_seconds = time.perf_counter() - t0
-    student = models.load_student(cfg.student, cfg.cache_dir, cfg.hardware.device,
+    student = loading.load_student(cfg.student, cfg.cache_dir, cfg.hardware.device,
                                   [s for p in pairs for s in p], out / "tiny", vocab_sentences=text)
     student = _attach_projection(cfg, student, pairs, labels)
     distill.distill(student, pairs, labels, dev_sets, cfg, out, lambda *a, **k: None)
@@ -109,7 +110,8 @@ def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label
 def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak: MatmulPeak):
     """Run one recipe under the RSS sampler, then sample the matmul peak; returns its figures (MFU is set by
     :func:`set_mfu` at the end, against the run's best peak)."""
-    from polyglot_distill import distill, evaluation
+    from polyglot_distill.evaluation import scoring
+    from polyglot_distill.training import distill
 
     timer = StepTimer()
     with tempfile.TemporaryDirectory(prefix=f"perf-{name}-") as tmp, PeakRSS() as rss:
@@ -117,7 +119,7 @@ def run_phase(name, fn, model_pairs, dev_sets, enc_batch, peak: MatmulPeak):
         with timed_trainer(timer):
             student, teacher_s = fn(Path(tmp), timer)
         wall = time.perf_counter() - t0
-    dev = evaluation.evaluate(lambda s: distill.encode(student, s, enc_batch), dev_sets)
+    dev = scoring.evaluate(lambda s: distill.encode(student, s, enc_batch), dev_sets)
     flops = 6 * matmul_weights(student) * real_tokens(student, model_pairs)
     row = {"recipe": name, "pairs": len(model_pairs), "wall_s": wall, "pairs_per_s": len(model_pairs) / wall,
            "teacher_encode_s": teacher_s, "peak_rss_gb": rss.peak / 1e9, "start_rss_gb": rss.start / 1e9,
@@ -158,7 +160,7 @@ def sweep_figures(teacher, corpus, cfg) -> dict:
     A job labels the run's English sentences (every split), as ``pipeline.run`` does; the jobs of a sweep over
     optimizer settings share them. Wall and process CPU seconds are both kept: on a machine shared with other
     work the CPU seconds are the steadier measure."""
-    from polyglot_distill import distill
+    from polyglot_distill.training import distill
 
     print("sweep: 4 jobs labelling the run's English (all splits) through one shared teacher cache vs one job "
           "without the cache", flush=True)
@@ -209,10 +211,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     from hydra import compose, initialize_config_dir
 
-    from polyglot_distill import distill, evaluation, models, vocab_trim
-    from polyglot_distill.config import register_configs
+    from polyglot_distill.config.schema import register_configs
     from polyglot_distill.data.corpus import build_corpus
+    from polyglot_distill.evaluation import scoring
+    from polyglot_distill.models import loading, vocabulary
     from polyglot_distill.pipeline import preflight, seed_everything
+    from polyglot_distill.training import distill
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
             ablation["ours_fp32"] = compose("config", overrides=["tracking=none", "eval.udhr_languages=[]", *base,
                                                                  "hardware=cpu"])
     preflight(cfg)
-    models.set_threads(cfg.hardware.threads)
+    loading.set_threads(cfg.hardware.threads)
     print(f"machine: {machine()}", flush=True)
     peak = MatmulPeak(seconds=0.5 if args.quick else 3.0)
     peak.sample()
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit(f"--steps {steps} needs {per_lang} training pairs per language; {short} have fewer")
         return chosen
 
-    teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, cfg.hardware.device)
+    teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir, cfg.hardware.device)
     if args.sweep_only:
         figures = {"machine": machine(), **sweep_figures(teacher, corpus, cfg)}
         print(f"sweep teacher ratio {figures['sweep_teacher_ratio']:.2f} (against a job without the cache "
@@ -253,8 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
         return figures
     dev_labels = distill.TeacherLabels(teacher, [en for ps in corpus.splits["dev"].values() for en, _ in ps],
                                        cfg.teacher.batch_size)
-    dev_sets = evaluation.build_language_sets(corpus.splits["dev"], dev_labels, cfg.eval.sts_pairs, cfg.seed)
-    text = vocab_trim.run_text(corpus.splits)
+    dev_sets = scoring.build_language_sets(corpus.splits["dev"], dev_labels, cfg.eval.sts_pairs, cfg.seed)
+    text = vocabulary.run_text(corpus.splits)
     one_x = take(args.steps)
     pairs = [p for ps in one_x.values() for p in ps]
     steps = len(pairs) // batch

@@ -4,7 +4,7 @@ Outside the Trainer, on real batches of the run's training pairs: the pairs sort
 merged batch (``batching.pair_token_lengths``), ``--windows`` runs of consecutive pairs taken from the middle of
 equal strata of that order (every length in proportion; the same pairs at every batch size), each cut into batches,
 so padding is lower than the sampler's (which sorts within shuffled chunks); the recipe's loss
-(``microbatch.PairMSELoss``: one forward for both columns) against random unit targets, backward, gradient clipping
+(``loss.PairMSELoss``: one forward for both columns) against random unit targets, backward, gradient clipping
 and fused AdamW at lr 0 (the weights stay put), with the run's trimmed vocabulary, frozen word embeddings, dropout
 and attention kernels. ``--precision`` picks bf16 autocast over fp32 weights (the default recipe's) or every weight
 in bf16 with no autocast (no casts at all: an upper bound, not a recipe: updating bf16 weights needs fp32 master
@@ -50,7 +50,7 @@ def batches(student, pairs, runs: list[np.ndarray], size: int) -> list[tuple]:
 def timed_steps(student, params, optimizer, work, autocast: bool) -> tuple[float, int]:
     """Seconds for one optimizer step per batch of ``work`` (the recipe's ``PairMSELoss`` against random unit
     targets), and the real tokens they ran."""
-    from polyglot_distill.microbatch import PairMSELoss
+    from polyglot_distill.training.loss import PairMSELoss
 
     loss_fn, dim, dtype = PairMSELoss(student), student.get_embedding_dimension(), params[0].dtype
     t0, tokens = time.perf_counter(), 0
@@ -93,25 +93,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     from hydra import compose, initialize_config_dir
 
-    from polyglot_distill import distill, models, vocab_trim
-    from polyglot_distill.batching import pair_token_lengths
-    from polyglot_distill.config import register_configs
+    from polyglot_distill.config.schema import register_configs
     from polyglot_distill.data.corpus import build_corpus
+    from polyglot_distill.models import loading, vocabulary
     from polyglot_distill.pipeline import preflight
+    from polyglot_distill.training import distill
+    from polyglot_distill.training.batching import pair_token_lengths
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["tracking=none", "eval.udhr_languages=[]", *base])
     preflight(cfg)
-    models.set_threads(cfg.hardware.threads)
+    loading.set_threads(cfg.hardware.threads)
     corpus = build_corpus(cfg.data, cfg.languages)
     pairs = [pair for ps in corpus.splits["train"].values() for pair in ps]
     if max(sizes) * args.windows > len(pairs):
         raise SystemExit(f"--batch-sizes/--windows: {args.windows} runs of {max(sizes)} pairs, but the run has "
                          f"{len(pairs)} training pairs; ask for fewer")
     with tempfile.TemporaryDirectory(prefix="step-scan-") as tiny:  # only the tiny student is built there
-        student = models.load_student(cfg.student, cfg.cache_dir, "cpu", [s for p in pairs for s in p], Path(tiny),
-                                      vocab_sentences=vocab_trim.run_text(corpus.splits))
+        student = loading.load_student(cfg.student, cfg.cache_dir, "cpu", [s for p in pairs for s in p], Path(tiny),
+                                      vocab_sentences=vocabulary.run_text(corpus.splits))
     if cfg.distill.dropout is not None:
         distill.set_dropout(student, cfg.distill.dropout)
     if args.precision == "bf16":

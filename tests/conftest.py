@@ -7,7 +7,7 @@ which reads ``HF_HUB_OFFLINE`` once at import, and before ``torch`` reads ``OMP_
 - ``POLYGLOT_DISTILL_CACHE``: kept when already set (CI sets ``.cache/polyglot-distill`` to reuse the converted
   e5 model), else ``<repo>/.cache/polyglot-distill`` (git-ignored). A relative value is taken relative to the
   repository root and made absolute, so subprocesses started in a temporary folder share the same cache;
-  ``tests/test_assets_e5.py`` reads the same variable;
+  ``tests/unit/models/assets/test_e5.py`` reads the same variable;
 - ``OMP_NUM_THREADS=1`` unless already set: the tiny models of the tests gain nothing from threads, and on a
   shared 2-core machine torch's default (all cores) makes a training step ~20x slower through spin-waiting;
 - ``MLFLOW_TRACKING_URI``, ``MLFLOW_RUN_ID`` and ``MLFLOW_EXPERIMENT_*`` are removed, so no test can log into a
@@ -22,10 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.paths import CONF, REPO, TRAIN
 
-REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
-TRAIN = REPO / "train.py"
 DEFAULT_CACHE = REPO / ".cache" / "polyglot-distill"
 
 _MLFLOW_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID")
@@ -75,7 +73,7 @@ def compose():
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from polyglot_distill.config import register_configs
+    from polyglot_distill.config.schema import register_configs
 
     register_configs()
 

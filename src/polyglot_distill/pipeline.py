@@ -1,8 +1,6 @@
 """One experiment, top to bottom: data → teacher → labels → student → baselines → distil → evaluate → log."""
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import json
 import logging
 import random
@@ -13,72 +11,17 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from polyglot_distill import distill, evaluation, model_registry, models, report, vocab_trim, zero_shot
-from polyglot_distill import checkpoints, distributed, safety, teacher_cache
-from polyglot_distill import sts_benchmarks, tokenizer_report
-from polyglot_distill.config import GROUPS
+from polyglot_distill.config import safety
+from polyglot_distill.config.validation import preflight
 from polyglot_distill.data.corpus import build_corpus, manifest_to_json
-from polyglot_distill.errors import ConfigError, check_choice
-from polyglot_distill.tracking import tracked_run
+from polyglot_distill.errors import ConfigError
+from polyglot_distill.evaluation import report, scoring, sts_benchmarks, tokenizer_report, zero_shot
+from polyglot_distill.models import loading, vocabulary
+from polyglot_distill.tracking import registry
+from polyglot_distill.tracking.runs import tracked_run
+from polyglot_distill.training import checkpoints, distill, distributed
 
 log = logging.getLogger(__name__)
-
-
-def check_known_keys(cfg: DictConfig) -> None:
-    """``+teacher.max_seq_lenght=3`` adds a key that nothing reads: reject keys the schema does not have."""
-    for group, schema in GROUPS.items():
-        known = {f.name for f in dataclasses.fields(schema)}
-        for key in sorted(set(cfg[group].keys()) - known):
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"Did you mean '{close[0]}'? " if close else ""
-            raise ConfigError(f"{group}.{key}: unknown key (a leading '+' adds keys that nothing reads). {hint}"
-                              f"Known keys of {group}: {', '.join(sorted(known))}.")
-
-
-def preflight(cfg: DictConfig) -> None:
-    """Checks that need no model and no data: fail in milliseconds, not after loading a teacher."""
-    check_known_keys(cfg)
-    check_choice("teacher.normalize", cfg.teacher.normalize, models.NORMALIZE)
-    check_choice("student.pooling", cfg.student.pooling, models.POOLING)
-    check_choice("student.projection", cfg.student.projection, models.PROJECTION)
-    check_choice("student.projection_init", cfg.student.projection_init, models.PROJECTION_INIT)
-    models.check_model_spec(cfg.teacher.model, "teacher.model", models.BUNDLED_TEACHERS)
-    models.check_model_spec(cfg.student.model, "student.model", models.BUNDLED_STUDENTS, allow_tiny=True)
-    teacher_dim = models.known_dimension(cfg.teacher.model)
-    student_dim = cfg.student.tiny_hidden_size if cfg.student.model == "tiny" \
-        else models.known_dimension(cfg.student.model)
-    if teacher_dim and student_dim:
-        models.needs_projection(cfg.student, student_dim, teacher_dim)
-    for name in ("max_dev_pairs", "max_test_pairs"):
-        cap = cfg.data[name]
-        if 0 < cap < 2:
-            raise ConfigError(f"data.{name}: {cap} leaves a single pair; retrieval and STS need at least 2. "
-                              f"Use a cap of 2 or more, or 0 for no cap.")
-    if cfg.data.source == "udhr" and cfg.eval.udhr_languages:  # the same English paragraphs in every language
-        raise ConfigError(f"eval.udhr_languages: {list(cfg.eval.udhr_languages)} scores the UDHR, but data=udhr trains "
-                          f"on it (the same English paragraphs for every language), so it would score training "
-                          f"text. Set eval.udhr_languages=[] with data=udhr.")
-    if cfg.optimizer.lr <= 0:
-        raise ConfigError(f"optimizer.lr: {cfg.optimizer.lr} must be > 0 (the seed uses 2e-5).")
-    if cfg.distill.checkpoint_steps < 0:
-        raise ConfigError(f"distill.checkpoint_steps: {cfg.distill.checkpoint_steps} must be >= 0 (0: a checkpoint "
-                          f"at each dev evaluation only; the default is 100).")
-    safety.check_targets(cfg)
-    safety.check_tracking_store(cfg.tracking)
-    if cfg.optimizer.batch_size <= 0:
-        raise ConfigError(f"optimizer.batch_size: {cfg.optimizer.batch_size} must be > 0 (the seed uses 32).")
-    check_choice("hardware.precision", cfg.hardware.precision, ("fp32", "bf16", "fp16"))
-    if cfg.hardware.precision == "fp16" and cfg.hardware.device != "cuda":
-        raise ConfigError(f"hardware.precision: 'fp16' needs a CUDA GPU (hardware.device is "
-                          f"'{cfg.hardware.device}'). Use bf16 on CPU (hardware=cpu_bf16) or fp32.")
-    distributed.check(cfg.hardware, cfg.optimizer.batch_size)
-    if cfg.teacher.cache:
-        teacher_cache.check_writable(cfg.teacher_cache_dir)
-    if cfg.hardware.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("hardware.device: 'cuda' but torch sees no CUDA GPU here. Use hardware=cpu.")
-    unknown = set(cfg.eval.splits) - {"dev", "test"}
-    if unknown:
-        raise ConfigError(f"eval.splits: {sorted(unknown)} are not splits; choose from dev, test.")
 
 
 def seed_everything(seed: int) -> None:
@@ -139,7 +82,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
                           f"resume={output_dir}, or give the new run another folder.")
     safety.check_output_dir(output_dir)
     seed_everything(cfg.seed)
-    models.set_threads(cfg.hardware.threads)
+    loading.set_threads(cfg.hardware.threads)
     distributed.init(cfg.hardware)  # torchrun: join the other ranks (docs/scaling.md)
     main = distributed.is_main()  # rank 0 (or the only process) loads the teacher, evaluates, logs and saves
     started = time.perf_counter()
@@ -159,8 +102,8 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         tracker.log_metrics({f"data/{split}/{L}/pairs": len(p) for split, by in corpus.splits.items()
                              for L, p in by.items()} | {f"data/udhr/{L}/pairs": len(p) for L, p in udhr_pairs.items()})
         device = cfg.hardware.device
-        teacher = models.load_teacher(cfg.teacher, cfg.cache_dir, device) if main else None
-        tracker.set_tags({"teacher.ends_in_normalize": str(main and models.ends_in_normalize(teacher))})
+        teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir, device) if main else None
+        tracker.set_tags({"teacher.ends_in_normalize": str(main and loading.ends_in_normalize(teacher))})
         all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
         t0 = time.perf_counter()
         # once per job: rank 0 encodes, the other ranks receive the vectors
@@ -177,20 +120,20 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
             student_cfg = OmegaConf.merge(cfg.student, {"model": str(tiny_dir)})
         if not main:
             distributed.barrier()  # rank 0 loads (builds, downloads) the student first
-        student = models.load_student(student_cfg, cfg.cache_dir, device, tiny_sentences, tiny_dir=tiny_dir,
-                                      vocab_sentences=vocab_trim.run_text(corpus.splits, udhr_pairs)
+        student = loading.load_student(student_cfg, cfg.cache_dir, device, tiny_sentences, tiny_dir=tiny_dir,
+                                      vocab_sentences=vocabulary.run_text(corpus.splits, udhr_pairs)
                                       + sts_benchmarks.sentences(sts_tasks))
         if main:
             distributed.barrier()  # the other ranks may load it now
             tokenizer_report.preflight(teacher, student, corpus.splits["train"], cfg, output_dir, tracker)
-        sets = {split: evaluation.build_language_sets(corpus.splits[split], labels, cfg.eval.sts_pairs, cfg.seed)
+        sets = {split: scoring.build_language_sets(corpus.splits[split], labels, cfg.eval.sts_pairs, cfg.seed)
                 for split in ("dev", "test")}
         enc = lambda m: (lambda s: distill.encode(m, s, cfg.eval.batch_size))  # noqa: E731
         udhr_sets = zero_shot.build_sets(udhr_pairs, enc(teacher), cfg.eval.sts_pairs, cfg.seed) if main else []
 
         def score_test(encode, desc: str, teacher_side: bool = False) -> dict[str, float]:
             """The test split, then the UDHR languages (trained and unseen)."""
-            fn = evaluation.evaluate_teacher if teacher_side else evaluation.evaluate
+            fn = scoring.evaluate_teacher if teacher_side else scoring.evaluate
             return fn(encode, sets["test"], desc) | zero_shot.evaluate(encode, udhr_sets, langs, teacher_side,
                                                                        f"{desc}, UDHR") \
                 | sts_benchmarks.evaluate(encode, sts_tasks, f"{desc}, STS benchmarks")
@@ -205,7 +148,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         if distill.projection_head(student) is not None and cfg.eval.baseline and main:
             head = _apply_head(distill.projection_head(student), untrained)
             metrics |= _prefixed("baseline/lstsq", score_test(head, "eval lstsq head"))
-        initial_dev = evaluation.evaluate(_student_encoder(cfg, student), sets["dev"], "eval dev, step 0") \
+        initial_dev = scoring.evaluate(_student_encoder(cfg, student), sets["dev"], "eval dev, step 0") \
             if main else {}
         tracker.log_metrics(metrics)
         tracker.log_metrics(_prefixed("dev", initial_dev), step=0)
@@ -216,7 +159,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
                                 resume_from=resume_from)
         if not main:  # the other ranks' part ends with training
             return float("nan")
-        final_dev = evaluation.evaluate(enc(student), sets["dev"], "eval dev, best")
+        final_dev = scoring.evaluate(enc(student), sets["dev"], "eval dev, best")
         if initial_state is not None and initial_dev.get("selection", -1) > final_dev.get("selection", -1):
             log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
                         initial_dev["selection"], final_dev["selection"])
@@ -230,7 +173,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
             if split == "test":
                 metrics |= score_test(enc(student), "eval test")
             else:
-                metrics |= _prefixed(split, evaluation.evaluate(enc(student), sets[split], f"eval {split}"))
+                metrics |= _prefixed(split, scoring.evaluate(enc(student), sets[split], f"eval {split}"))
         metrics["time/total_s"] = time.perf_counter() - started
         metrics["train/best_step"] = float(facts["best_step"] or 0)
         metrics["train/split_steps"] = float(facts["split_steps"])  # steps run as micro-batches (max_batch_tokens)
@@ -239,7 +182,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         if cfg.save_model:
             student.save(str(output_dir / "model"))
         if tracker.enabled and cfg.tracking.log_model:
-            model_registry.log_student(student)
+            registry.log_student(student)
         rows = report.results_rows(metrics, langs)
         print("\n" + report.format_table(rows) + "\n")
         for path in report.write_results(rows, metrics, output_dir):
@@ -266,7 +209,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
 def _attach_projection(cfg, student, train_pairs, labels):
     """Add the Dense head to the teacher's size when needed, initialised by least squares on English."""
     teacher_dim, student_dim = labels.dim, student.get_embedding_dimension()
-    if not models.needs_projection(cfg.student, student_dim, teacher_dim):
+    if not loading.needs_projection(cfg.student, student_dim, teacher_dim):
         return student
     weight = bias = None
     if cfg.student.projection_init == "lstsq":
@@ -276,4 +219,4 @@ def _attach_projection(cfg, student, train_pairs, labels):
         x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
         w, b = distill.fit_lstsq(x, labels(english), ridge=cfg.student.projection_ridge)
         weight, bias = torch.from_numpy(w), torch.from_numpy(b)
-    return models.add_projection(student, teacher_dim, weight, bias)
+    return loading.add_projection(student, teacher_dim, weight, bias)

@@ -35,8 +35,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from polyglot_distill.data.hub_datasets import file_format, in_datasets_cache, is_local, is_saved, load_saved
 from polyglot_distill.errors import ConfigError
-from polyglot_distill.hub_datasets import file_format, in_datasets_cache, is_local, is_saved, load_saved
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ _FIELD = "data.hub_dataset"
 _BATCH = 2000
 
 
-def _offline_message(source: str, revision: str | None, subset: str | None, split: str) -> str:
+def offline_message(source: str, revision: str | None, subset: str | None, split: str) -> str:
     rev = f", revision='{revision}'" if revision else ""
     sub = f"'{subset}', " if subset else ""
     return (f"{_FIELD}: '{source}' is a Hugging Face Hub dataset, but the Hub is not reachable from this machine and "
@@ -66,10 +66,10 @@ def check_reachable(source: str, revision: str | None = None, subset: str | None
                           f"to a local copy: a save_to_disk folder, a folder of its parquet files, or a file.")
     if is_local(source):
         return
-    from polyglot_distill.models import hub_reachable
+    from polyglot_distill.models.loading import hub_reachable
 
     if not in_datasets_cache(source) and not hub_reachable():
-        raise ConfigError(_offline_message(source, revision, subset, split))
+        raise ConfigError(offline_message(source, revision, subset, split))
 
 
 def _subsets_of(source: str, revision: str | None) -> list[str]:
@@ -126,7 +126,7 @@ def _load_dataset(source: str, subset: str | None, split: str, revision: str | N
         raise ConfigError(f"{_FIELD}: could not load '{source}' (subset {subset}, split {split}): "
                           f"{text[:300]}") from None
     except ConnectionError as err:
-        raise ConfigError(_offline_message(source, revision, subset, split) + f" ({str(err)[:200]})") from None
+        raise ConfigError(offline_message(source, revision, subset, split) + f" ({str(err)[:200]})") from None
 
 
 def load_split(source: str, subset: str | None, split: str, revision: str | None = None):
