@@ -16,7 +16,6 @@ more, shorter pieces. The trimmed model saves and loads as a plain ``SentenceTra
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 
@@ -54,30 +53,33 @@ def used_ids(tokenizer, sentences: list[str], batch_size: int = 2048) -> set[int
 
 def kept_ids(tokenizer, sentences: list[str], field: str = "student.trim_vocab") -> list[int]:
     """The sorted ids :func:`trim_student` keeps (see the module docstring)."""
-    vocab = _unigram_spec(tokenizer, field)["model"]["vocab"]
+    spec = _unigram_spec(tokenizer, field)
+    vocab = spec["model"]["vocab"]
     scores = np.array([s for _, s in vocab], dtype=np.float64)
     keep = used_ids(tokenizer, sentences) | {0, 1, 2, 3, len(vocab) - 1, int(np.argmin(scores))}
     keep |= {i for i, (piece, _) in enumerate(vocab) if len(piece.removeprefix("▁")) <= 1}
+    keep |= {token["id"] for token in spec.get("added_tokens") or []}  # <mask> and any other added token
     return sorted(keep)
 
 
-def _trimmed_tokenizer(tokenizer, keep: list[int]):
-    from transformers import XLMRobertaTokenizerFast
+def trimmed_tokenizer(tokenizer, keep: list[int]):
+    """``tokenizer`` over the pieces ``keep`` only: its ``tokenizer.json`` with the vocabulary cut and the special
+    tokens renumbered, so the normaliser (e5-small's NFC + charsmap), pre-tokeniser, template and decoder are
+    the original's. A ``TokenizersBackend``: ``XLMRobertaTokenizer`` would rebuild the normaliser from the
+    charsmap alone on reload (see ``assets/sp_normalizer.py``)."""
+    from tokenizers import Tokenizer
+
+    from polyglot_distill.assets.sp_normalizer import backend_tokenizer_like
 
     spec = _unigram_spec(tokenizer, "student.trim_vocab")
     vocab = spec["model"]["vocab"]
-    normalizer = spec.get("normalizer") or {}
-    charsmap = normalizer.get("precompiled_charsmap") if normalizer.get("type") == "Precompiled" else None
-    new = XLMRobertaTokenizerFast(
-        vocab=[(vocab[i][0], float(vocab[i][1])) for i in keep],
-        _spm_precompiled_charsmap=base64.b64decode(charsmap) if charsmap else None,
-        model_max_length=tokenizer.model_max_length,
-    )
-    if new.backend_tokenizer.normalizer.__class__ != tokenizer.backend_tokenizer.normalizer.__class__:
-        raise ConfigError("student.trim_vocab: the student's tokenizer normalizer is not SentencePiece's "
-                          "precompiled one, so a trimmed copy would tokenize differently. "
-                          "Set student.trim_vocab=false.")
-    return new
+    new_of_old = {old: new for new, old in enumerate(keep)}
+    spec["model"]["vocab"] = [vocab[i] for i in keep]
+    for token in spec.get("added_tokens") or []:
+        token["id"] = new_of_old[token["id"]]  # kept_ids keeps every added token
+    for special in ((spec.get("post_processor") or {}).get("special_tokens") or {}).values():
+        special["ids"] = [new_of_old[i] for i in special["ids"]]
+    return backend_tokenizer_like(tokenizer, Tokenizer.from_str(json.dumps(spec)))
 
 
 def trim_student(model: SentenceTransformer, sentences: list[str]) -> dict[str, int]:
@@ -88,7 +90,7 @@ def trim_student(model: SentenceTransformer, sentences: list[str]) -> dict[str, 
     transformer = model[0]
     tokenizer = transformer.tokenizer
     keep = kept_ids(tokenizer, sentences)
-    new_tokenizer = _trimmed_tokenizer(tokenizer, keep)
+    new_tokenizer = trimmed_tokenizer(tokenizer, keep)
     auto = transformer.auto_model
     old = auto.get_input_embeddings()
     rows_before = old.weight.shape[0]
