@@ -159,3 +159,27 @@ def test_saved_student_has_the_full_vocabulary_and_the_trained_rows(request, tmp
     assert changed.tolist() == ([] if freeze else sorted(kept[100:110].tolist()))
     assert torch.equal(weight[kept[100:110]], trained_rows)
     _assert_nfd_like_nfc(reloaded)
+
+
+def test_untrim_keeps_a_copy_when_no_file_holds_the_matrix(tmp_path, caplog):
+    from omegaconf import OmegaConf
+
+    sentences = ["The weather is nice today.", "Das Wetter ist heute schön.", "Il fait beau aujourd'hui."] * 4
+    cfg = OmegaConf.create({"name": "tiny", "model": "tiny", "max_seq_length": 32, "pooling": "mean",
+                            "freeze_word_embeddings": False, "trust_remote_code": False, "tiny_vocab_size": 300,
+                            "tiny_hidden_size": 32, "tiny_layers": 1})
+    built = models.load_student(cfg, tmp_path / "cache", "cpu", sentences, tiny_dir=tmp_path / "tiny")
+    original = built[0].auto_model.get_input_embeddings().weight.detach().clone()
+    other = ["Quantenchromodynamik überrascht Physiker", "Où est la gare ?"]
+    original_ids = built.tokenizer(other)["input_ids"]
+    student = SentenceTransformer(str(tmp_path / "tiny"), device="cpu")
+    student[0].auto_model.name_or_path = str(tmp_path / "elsewhere")  # no model.safetensors to read back
+    vocab_trim.trim_student(student, sentences[:1])
+    assert "no safetensors file holds the full embedding matrix" in caplog.text
+    kept = getattr(student[0], vocab_trim.TRIM_RECORD).kept
+    with torch.no_grad():
+        student[0].auto_model.get_input_embeddings().weight[5] += 1.0
+    vocab_trim.untrim_student(student)
+    weight = student[0].auto_model.get_input_embeddings().weight
+    assert (weight != original).any(dim=1).nonzero().flatten().tolist() == [int(kept[5])]
+    assert student.tokenizer(other)["input_ids"] == original_ids
