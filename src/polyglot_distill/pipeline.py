@@ -179,6 +179,8 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         metrics["train/split_steps"] = float(facts["split_steps"])  # steps run as micro-batches (max_batch_tokens)
         tracker.log_metrics({k: v for k, v in metrics.items() if not k.startswith("dev/")})  # dev/: logged above
 
+        # evaluation is over: the saved and logged student gets back the full vocabulary (a no-op when untrimmed)
+        vocabulary.untrim_student(student)
         if cfg.save_model:
             student.save(str(output_dir / "model"))
         if tracker.enabled and cfg.tracking.log_model:

@@ -43,7 +43,7 @@ class StudentConfig:
     # ridge strength of that fit, relative to the mean feature variance (0: plain least squares)
     projection_ridge: float = 1e-3
     freeze_word_embeddings: bool = False
-    # keep only the vocabulary pieces the run's text uses (XLM-R/Unigram students; vocab_trim.py)
+    # keep only the vocabulary pieces the run's text uses (XLM-R/Unigram students; models/vocabulary.py)
     trim_vocab: bool = False
     trust_remote_code: bool = False
     # tiny student only

@@ -23,8 +23,13 @@ def requirements() -> list[str]:
 
 
 def log_student(student, name: str = "student") -> str:
-    """Log ``student`` to the active MLflow run; returns its model URI and tags the run with it."""
+    """Log ``student`` to the active MLflow run; returns its model URI and tags the run with it. A student with
+    a trimmed vocabulary gets its full one back first (:func:`polyglot_distill.models.vocabulary.untrim_student`)."""
     import mlflow
+
+    from polyglot_distill.models.vocabulary import untrim_student
+
+    untrim_student(student)
 
     info = mlflow.sentence_transformers.log_model(student, name=name, pip_requirements=requirements())
     mlflow.set_tag(MODEL_URI_TAG, info.model_uri)

@@ -84,3 +84,104 @@ def test_trim_refuses_a_non_unigram_tokenizer():
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(tok_models.WordLevel({"[UNK]": 0, "a": 1}, "[UNK]")))
     with pytest.raises(ConfigError, match="student.trim_vocab"):
         vocabulary.kept_ids(tok, ["a"])
+
+
+# --- restoring the full vocabulary for saving --------------------------------------------------------------------
+
+# One sentence per script, none of them in the few-language text the student below is trimmed to.
+SCRIPTS = {
+    "Icelandic": "Þjóðin óskaði eftir sjálfstæði og fékk það árið 1944.",
+    "Cyrillic": "Всеобщая декларация прав человека была принята в Париже.",
+    "Arabic": "يولد جميع الناس أحراراً متساوين في الكرامة والحقوق.",
+    "Hindi": "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता प्राप्त है।",
+    "Han": "人人生而自由，在尊严和权利上一律平等。",
+    "Japanese": "すべての人間は、生まれながらにして自由であり、かつ、尊厳と権利とについて平等である。",
+    "Hangul": "모든 인간은 태어날 때부터 자유로우며 그 존엄과 권리에 있어 동등하다.",
+    "Thai": "มนุษย์ทั้งหลายเกิดมามีอิสระและเสมอภาคกันในเกียรติศักดิ์และสิทธิ",
+    "Khmer": "មនុស្សទាំងអស់កើតមកមានសេរីភាព និងភាពស្មើៗគ្នាក្នុងសិទ្ធិ និងសេចក្ដីថ្លៃថ្នូរ។",
+    "Georgian": "ყველა ადამიანი იბადება თავისუფალი და თანასწორი თავისი ღირსებითა და უფლებებით.",
+    "Greek": "Όλοι οι άνθρωποι γεννιούνται ελεύθεροι και ίσοι στην αξιοπρέπεια και τα δικαιώματα.",
+    "Hebrew": "כל בני אדם נולדו בני חורין ושווים בערכם ובזכויותיהם.",
+    "Armenian": "Բոլոր մարդիկ ծնվում են ազատ ու հավասար իրենց արժանապատվությամբ և իրավունքներով։",
+}
+FEW_LANGUAGES = ["The committee met on Tuesday to discuss the budget.", "Der Ausschuss tagte am Dienstag.",
+                 "Le comité s'est réuni mardi pour discuter du budget.", "El comité se reunió el martes."]
+NFD_TEXTS = ["Tiếng Việt là ngôn ngữ chính thức của Việt Nam, người dân rất thích phở.",
+             "भारत एक विशाल देश है। \u0929 क़िला"]
+
+
+def _e5(root, trim: bool, freeze: bool):
+    cfg = _compose(root, f"student.trim_vocab={str(trim).lower()}",
+                   f"student.freeze_word_embeddings={str(freeze).lower()}").student
+    return loading.load_student(cfg, os.environ["POLYGLOT_DISTILL_CACHE"], "cpu",
+                               vocab_sentences=FEW_LANGUAGES + NFD_TEXTS if trim else None)
+
+
+def _assert_nfd_like_nfc(model):
+    import unicodedata
+
+    for text in NFD_TEXTS:
+        nfd, nfc = unicodedata.normalize("NFD", text), unicodedata.normalize("NFC", text)
+        ids = model.tokenizer([nfd, nfc])["input_ids"]
+        assert ids[0] == ids[1] and 3 not in ids[0], ids
+        vectors = model.encode([nfd, nfc], normalize_embeddings=True, convert_to_numpy=True)
+        assert float(vectors[0] @ vectors[1]) >= 0.999
+
+
+@pytest.mark.parametrize("freeze", [True, False], ids=["frozen", "trained"])
+def test_saved_student_has_the_full_vocabulary_and_the_trained_rows(request, tmp_path, freeze):
+    root = request.config.rootpath
+    full = _e5(root, trim=False, freeze=True)
+    full_ids = full.tokenizer(list(SCRIPTS.values()))["input_ids"]
+    full_weight = full[0].auto_model.get_input_embeddings().weight.detach().clone()
+    normalizer = full.tokenizer.backend_tokenizer.normalizer.__getstate__()
+    assert b'"NFC"' in normalizer and b'"Precompiled"' in normalizer
+    del full
+
+    student = _e5(root, trim=True, freeze=freeze)
+    trimmed = student[0].auto_model.get_input_embeddings().weight
+    assert trimmed.shape[0] < 40_000 and trimmed.requires_grad == (not freeze)
+    assert student.tokenizer.backend_tokenizer.normalizer.__getstate__() == normalizer
+    _assert_nfd_like_nfc(student)  # the trimmed tokenizer keeps the NFC + charsmap normaliser
+    kept = getattr(student[0], vocabulary.TRIM_RECORD).kept
+    if not freeze:  # stand-in for training: change some trimmed rows
+        with torch.no_grad():
+            trimmed[100:110] += 0.5
+    trained_rows = trimmed[100:110].detach().clone()
+
+    assert vocabulary.untrim_student(student) == {"rows_before": len(kept), "rows_after": 250_037}
+    assert vocabulary.untrim_student(student) is None  # once only
+    student.save(str(tmp_path / "model"))
+    reloaded = SentenceTransformer(str(tmp_path / "model"), device="cpu")
+    assert len(reloaded.tokenizer) == 250_002
+    assert reloaded.tokenizer(list(SCRIPTS.values()))["input_ids"] == full_ids
+    weight = reloaded[0].auto_model.get_input_embeddings().weight
+    assert weight.shape == full_weight.shape
+    changed = (weight != full_weight).any(dim=1).nonzero().flatten()
+    assert changed.tolist() == ([] if freeze else sorted(kept[100:110].tolist()))
+    assert torch.equal(weight[kept[100:110]], trained_rows)
+    _assert_nfd_like_nfc(reloaded)
+
+
+def test_untrim_keeps_a_copy_when_no_file_holds_the_matrix(tmp_path, caplog):
+    from omegaconf import OmegaConf
+
+    sentences = ["The weather is nice today.", "Das Wetter ist heute schön.", "Il fait beau aujourd'hui."] * 4
+    cfg = OmegaConf.create({"name": "tiny", "model": "tiny", "max_seq_length": 32, "pooling": "mean",
+                            "freeze_word_embeddings": False, "trust_remote_code": False, "tiny_vocab_size": 300,
+                            "tiny_hidden_size": 32, "tiny_layers": 1})
+    built = loading.load_student(cfg, tmp_path / "cache", "cpu", sentences, tiny_dir=tmp_path / "tiny")
+    original = built[0].auto_model.get_input_embeddings().weight.detach().clone()
+    other = ["Quantenchromodynamik überrascht Physiker", "Où est la gare ?"]
+    original_ids = built.tokenizer(other)["input_ids"]
+    student = SentenceTransformer(str(tmp_path / "tiny"), device="cpu")
+    student[0].auto_model.name_or_path = str(tmp_path / "elsewhere")  # no model.safetensors to read back
+    vocabulary.trim_student(student, sentences[:1])
+    assert "no safetensors file holds the full embedding matrix" in caplog.text
+    kept = getattr(student[0], vocabulary.TRIM_RECORD).kept
+    with torch.no_grad():
+        student[0].auto_model.get_input_embeddings().weight[5] += 1.0
+    vocabulary.untrim_student(student)
+    weight = student[0].auto_model.get_input_embeddings().weight
+    assert (weight != original).any(dim=1).nonzero().flatten().tolist() == [int(kept[5])]
+    assert student.tokenizer(other)["input_ids"] == original_ids

@@ -67,7 +67,7 @@ def test_token_lengths_cut_the_default_runs_merged_padding(request):
     with initialize_config_dir(config_dir=str(request.config.rootpath / "conf"), version_base="1.3"):
         cfg = compose("config")
     pairs = [p for ps in build_corpus(cfg.data, cfg.languages).splits["train"].values() for p in ps]
-    cfg.student.trim_vocab = False  # the same pieces as the trimmed student's (test_vocab_trim.py)
+    cfg.student.trim_vocab = False  # the same pieces as the trimmed student's (tests/unit/models/test_vocabulary.py)
     student = loading.load_student(cfg.student, cfg.cache_dir, "cpu")
     tok, max_len = student.tokenizer, student.max_seq_length
     lengths = pair_token_lengths(tok, pairs, max_len)

