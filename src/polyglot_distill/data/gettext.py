@@ -138,7 +138,8 @@ def _pairs_from_catalog(catalog: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def _parse(data: bytes, name: str) -> list[tuple[str, str]]:
+def parse_catalog(data: bytes, name: str) -> list[tuple[str, str]]:
+    """``(english, translation)`` pairs of a ``.mo`` file's bytes, sorted; ``name`` names it in errors."""
     stream = io.BytesIO(data)
     stream.name = name  # GNUTranslations names the file in its errors
     return _pairs_from_catalog(_stdlib_gettext.GNUTranslations(stream)._catalog)
@@ -147,7 +148,7 @@ def _parse(data: bytes, name: str) -> list[tuple[str, str]]:
 def read_catalog(path: str | Path) -> list[tuple[str, str]]:
     """``(english, translation)`` pairs of one ``.mo`` file, sorted; raises what the parser raises."""
     path = Path(path)
-    return _parse(path.read_bytes(), str(path))
+    return parse_catalog(path.read_bytes(), str(path))
 
 
 def read_gettext_pairs(
@@ -165,7 +166,7 @@ def read_gettext_pairs(
         try:
             data = path.read_bytes()
             entry["sha256"] = hashlib.sha256(data).hexdigest()
-            file_pairs = _parse(data, str(path))
+            file_pairs = parse_catalog(data, str(path))
         except _READ_ERRORS as exc:
             log.warning("skipping unreadable catalog %s: %s", path, exc)
             entry.setdefault("sha256", None)
