@@ -46,7 +46,8 @@ def _main_rank(cfg: DictConfig, run: stages.Prepared, data: stages.RunData, trac
     teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir, cfg.hardware.device)
     tracker.set_tags({"teacher.ends_in_normalize": str(loading.ends_in_normalize(teacher))})
     labels = _timed_labels(cfg, data, teacher, tracker)
-    student = stages.load_student(cfg, run, data, is_main=True)
+    student = stages.load_student(cfg, run, data)
+    distributed.barrier()  # the other ranks may load it now
     tokenizer_report.preflight(teacher, student, data.corpus.splits["train"], cfg, run.dir, tracker)
     suite = stages.eval_suite(cfg, data, labels, teacher)
     student, base = stages.baselines(cfg, teacher, student, suite, labels, data.train_pairs)
@@ -70,7 +71,8 @@ def _worker(cfg: DictConfig, run: stages.Prepared, data: stages.RunData) -> floa
     """Ranks 1..N-1 of a torchrun job: the teacher's labels from rank 0, the student after rank 0 loaded it,
     training; no MLflow run, no evaluation, nothing saved. Their part ends with training."""
     labels = stages.teacher_labels(cfg, data, None)
-    student = stages.load_student(cfg, run, data, is_main=False)
+    distributed.barrier()  # rank 0 loads (builds, downloads) the student first
+    student = stages.load_student(cfg, run, data, from_rank0=True)
     student = stages.attach_projection(cfg, student, data.train_pairs, labels)
     distill.distill(student, data.train_pairs, labels, stages.dev_sets(cfg, data, labels), cfg, run.dir,
                     Tracker(enabled=False).log_metrics, resume_from=run.resume_from)

@@ -126,21 +126,16 @@ def teacher_labels(cfg: DictConfig, data: RunData, teacher) -> distill.TeacherLa
         teacher, data.english, cfg.teacher.batch_size, cfg.teacher_cache_dir if cfg.teacher.cache else None))
 
 
-def load_student(cfg: DictConfig, run: Prepared, data: RunData, is_main: bool):
-    """The student without its projection. Rank 0 loads (builds, downloads) it first, the other ranks after it;
-    with ``student=tiny`` they load rank 0's folder, so that every rank has the same tokenizer."""
+def load_student(cfg: DictConfig, run: Prepared, data: RunData, from_rank0: bool = False):
+    """The student without its projection. ``from_rank0``: a torchrun worker, loading after rank 0 did; with
+    ``student=tiny`` it loads rank 0's folder, so that every rank has the same tokenizer."""
     student_cfg, tiny_dir = cfg.student, run.dir / "tiny-student-init"
-    if not is_main:
-        if cfg.student.model == "tiny":
-            student_cfg = OmegaConf.merge(cfg.student, {"model": str(tiny_dir)})
-        distributed.barrier()  # wait for rank 0's load
-    student = loading.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
-                                   [s for pair in data.train_pairs for s in pair], tiny_dir=tiny_dir,
-                                   vocab_sentences=vocabulary.run_text(data.corpus.splits, data.udhr_pairs)
-                                   + sts_benchmarks.sentences(data.sts_tasks))
-    if is_main:
-        distributed.barrier()  # the other ranks may load it now
-    return student
+    if from_rank0 and cfg.student.model == "tiny":
+        student_cfg = OmegaConf.merge(cfg.student, {"model": str(tiny_dir)})
+    return loading.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
+                                [s for pair in data.train_pairs for s in pair], tiny_dir=tiny_dir,
+                                vocab_sentences=vocabulary.run_text(data.corpus.splits, data.udhr_pairs)
+                                + sts_benchmarks.sentences(data.sts_tasks))
 
 
 def attach_projection(cfg: DictConfig, student, train_pairs: list[tuple[str, str]], labels):
