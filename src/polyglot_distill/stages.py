@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -86,11 +87,11 @@ class RunData:
     udhr_pairs: dict[str, list[tuple[str, str]]]
     sts_tasks: list[sts_benchmarks.StsTask]
 
-    @property
+    @cached_property
     def train_pairs(self) -> list[tuple[str, str]]:
         return [p for L in self.langs for p in self.corpus.splits["train"][L]]
 
-    @property
+    @cached_property
     def english(self) -> list[str]:
         """The English side of every split: what the teacher labels, once per job."""
         return [en for by in self.corpus.splits.values() for pairs in by.values() for en, _ in pairs]
