@@ -22,10 +22,11 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from polyglot_distill.config.schema import register_configs
+from polyglot_distill.config.validation import preflight
 from polyglot_distill.data.corpus import build_corpus
 from polyglot_distill.evaluation import scoring
 from polyglot_distill.models import loading, vocabulary
-from polyglot_distill.pipeline import _attach_projection, preflight, seed_everything
+from polyglot_distill.stages import attach_projection, seed_everything
 from polyglot_distill.training import distill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def main() -> None:
         return
     cfg = base_cfg
     seed_everything(cfg.seed)
-    corpus = build_corpus(cfg.data, cfg.languages)
+    corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     langs = list(cfg.languages.targets)
     teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir)
     all_english = [en for by in corpus.splits.values() for p in by.values() for en, _ in p]
@@ -73,7 +74,7 @@ def main() -> None:
         base_student.load_state_dict(base_state)
         if key not in initial:
             seed_everything(vcfg.seed)
-            s0 = _attach_projection(vcfg, base_student, train_pairs, labels)
+            s0 = attach_projection(vcfg, base_student, train_pairs, labels)
             initial[key] = copy.deepcopy(s0.state_dict())
             results[f"init {key}"] = scoring.evaluate(enc(s0), sets["test"])
         student = loading.load_student(vcfg.student, vcfg.cache_dir, "cpu", [s for p in train_pairs for s in p],

@@ -94,7 +94,7 @@ def our_labels(teacher, english: list[str], cfg, cache_dir: Path | None):
 def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label_cache: Path | None = None):
     """(b) our default configuration; returns (student, teacher seconds)."""
     from polyglot_distill.models import loading
-    from polyglot_distill.pipeline import _attach_projection
+    from polyglot_distill.stages import attach_projection
     from polyglot_distill.training import distill
 
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def ours(cfg, teacher, pairs, dev_sets, text, out: Path, timer: StepTimer, label
     teacher_seconds = time.perf_counter() - t0
     student = loading.load_student(cfg.student, cfg.cache_dir, cfg.hardware.device,
                                   [s for p in pairs for s in p], out / "tiny", vocab_sentences=text)
-    student = _attach_projection(cfg, student, pairs, labels)
+    student = attach_projection(cfg, student, pairs, labels)
     distill.distill(student, pairs, labels, dev_sets, cfg, out, lambda *a, **k: None)
     return student, teacher_seconds
 
@@ -212,10 +212,11 @@ def main(argv: list[str] | None = None) -> dict:
     from hydra import compose, initialize_config_dir
 
     from polyglot_distill.config.schema import register_configs
+    from polyglot_distill.config.validation import preflight
     from polyglot_distill.data.corpus import build_corpus
     from polyglot_distill.evaluation import scoring
     from polyglot_distill.models import loading, vocabulary
-    from polyglot_distill.pipeline import preflight, seed_everything
+    from polyglot_distill.stages import seed_everything
     from polyglot_distill.training import distill
 
     register_configs()
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
           "(sampled again after every phase; MFU uses the best)", flush=True)
 
     seed_everything(cfg.seed)
-    corpus = build_corpus(cfg.data, cfg.languages)
+    corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     langs = list(cfg.languages.targets)
     batch = cfg.optimizer.batch_size
 

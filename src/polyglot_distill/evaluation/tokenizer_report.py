@@ -110,6 +110,7 @@ def load_tokenizer(spec: str, cache_dir: str):
     from transformers import AutoTokenizer
 
     from polyglot_distill.errors import ConfigError
+    from polyglot_distill.hub_access import hub_reachable
     from polyglot_distill.models import loading
 
     spec = SHORT_NAMES.get(spec, spec)
@@ -118,7 +119,7 @@ def load_tokenizer(spec: str, cache_dir: str):
                                                                       cache_dir)))
     if loading.is_local_spec(spec):
         return AutoTokenizer.from_pretrained(str(Path(spec).expanduser()))
-    if not loading.in_hub_cache(spec) and not loading.hub_reachable():
+    if not loading.in_hub_cache(spec) and not hub_reachable():
         raise ConfigError(loading.offline_message("model", spec, {**loading.BUNDLED_TEACHERS,
                                                                          **loading.BUNDLED_STUDENTS}))
     return AutoTokenizer.from_pretrained(spec)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
 from polyglot_distill.errors import ConfigError, check_choice
+from polyglot_distill.hub_access import hub_reachable
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +63,6 @@ def bundled_path(name: str, field: str, cache_dir: str | Path) -> Path:
 
 def is_local_spec(spec: str) -> bool:
     return spec.startswith(("/", "./", "../", "~")) or Path(spec).expanduser().exists()
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """True when the Hub endpoint accepts a TCP connection within ``timeout`` seconds."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlparse(constants.ENDPOINT)
-    try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def offline_message(field: str, spec: str, bundled: dict[str, str]) -> str:

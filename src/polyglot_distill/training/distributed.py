@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -78,6 +79,29 @@ def init(hardware) -> None:
     if hardware.device == "cuda":
         torch.cuda.set_device(local_rank())  # one GPU per process; NCCL collectives use the current device
     dist.init_process_group(backend=hardware.distributed_backend, timeout=TIMEOUT)
+
+
+def separate_worker_log() -> Path | None:
+    """On ranks 1..N-1, move the log file of Hydra's job logging to ``<run dir>/<job>-rank<k>.log``.
+
+    Every rank composes the same config, so Hydra's default ``hydra/job_logging`` gives each one a FileHandler on
+    the same ``<run dir>/<job name>.log`` (conf/ sets none of its own), and the ranks' lines would interleave in
+    rank 0's ``train.log``. Returns the new file (None on rank 0, or where no file handler is configured)."""
+    root, moved = logging.getLogger(), None
+    if is_main():
+        return None
+    for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+        old = Path(handler.baseFilename)
+        moved = old.with_name(f"{old.stem}-rank{rank()}{old.suffix}")
+        own = logging.FileHandler(moved, mode=handler.mode, encoding=handler.encoding, delay=True)
+        own.setLevel(handler.level)
+        own.setFormatter(handler.formatter)
+        for f in handler.filters:
+            own.addFilter(f)
+        root.removeHandler(handler)
+        handler.close()
+        root.addHandler(own)
+    return moved
 
 
 def barrier() -> None:

@@ -16,11 +16,12 @@ MACHINE_LOCALE = Path("/usr/share/locale")
 @pytest.mark.slow
 def test_the_pinned_corpus_has_its_hash_and_ignores_the_machines_catalogs(compose):
     cfg = compose(["data=catalogs", "languages=seed5"])
-    pinned = build_corpus(cfg.data, cfg.languages)
+    pinned = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     assert pinned.manifest["content_sha256"] == SEED5_CATALOGS_SHA256
     assert not any(entry["file"].startswith(str(MACHINE_LOCALE)) for by in pinned.manifest["sources"].values()
                    for entry in by)
     # what an `apt-get install` adds to /usr/share/locale reaches a run only when it asks for that root
     assert any(MACHINE_LOCALE.glob("de/LC_MESSAGES/*.mo")), "this check needs the image's German catalogs"
     with_machine = compose(["data=catalogs", "languages=seed5", f"data.gettext_roots=[{MACHINE_LOCALE}]"])
-    assert build_corpus(with_machine.data, with_machine.languages).manifest["content_sha256"] != SEED5_CATALOGS_SHA256
+    machine = build_corpus(with_machine.data, with_machine.languages, cfg.cache_dir)
+    assert machine.manifest["content_sha256"] != SEED5_CATALOGS_SHA256

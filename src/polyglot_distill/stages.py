@@ -1,0 +1,290 @@
+"""The stages of one training run, in the order :func:`polyglot_distill.pipeline.run` calls them: prepare ->
+data -> teacher labels -> student -> baselines -> distil -> keep the best -> final scores -> save and report.
+
+Each stage is a function of the config and of what the earlier stages built, carried in small dataclasses
+(:class:`Prepared`, :class:`RunData`, :class:`Baselines`, the evaluation sets' :class:`EvalSuite`). Rank 0 and
+the other torchrun ranks call the same stages (``pipeline.py`` holds the one place where their flows part).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from polyglot_distill.config import safety
+from polyglot_distill.data.corpus import ParallelCorpus, build_corpus, manifest_to_json
+from polyglot_distill.errors import ConfigError
+from polyglot_distill.evaluation import scoring, sts_benchmarks, zero_shot
+from polyglot_distill.evaluation.suite import (
+    EvalSuite,
+    Layout,
+    build_suite,
+    encoder,
+    prefixed,
+    save_resolved_config,
+    write_reports,
+)
+from polyglot_distill.models import loading, vocabulary
+from polyglot_distill.tracking import registry
+from polyglot_distill.training import checkpoints, distill, distributed
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# --- prepare -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    """The run's folder and, with ``resume=``, where it continues from."""
+
+    dir: Path
+    resume_from: Path | None  # the newest complete checkpoint
+    resume_run_id: str | None  # the MLflow run it reattaches
+    started: float  # time.perf_counter() at the start: time/total_s
+
+
+def prepare(cfg: DictConfig, output_dir: Path) -> Prepared:
+    """The run's folder (``resume=``: the killed run's, its newest checkpoint and MLflow run), seeds, threads,
+    and under torchrun the process group and this rank's own log file."""
+    resume_from = resume_run_id = None
+    if cfg.resume:
+        output_dir = checkpoints.find_run_dir(cfg.resume, output_dir)
+        resume_from, resume_run_id = checkpoints.check_resumable(cfg, output_dir)
+        log.info("resuming %s from %s", output_dir, resume_from.name)
+    elif checkpoints.latest_checkpoint(output_dir) is not None:
+        raise ConfigError(f"output_dir: {output_dir} holds checkpoints of an unfinished run. Continue it with "
+                          f"resume={output_dir}, or give the new run another folder.")
+    safety.check_output_dir(output_dir)
+    seed_everything(cfg.seed)
+    loading.set_threads(cfg.hardware.threads)
+    distributed.init(cfg.hardware)  # torchrun: join the other ranks (docs/scaling.md)
+    distributed.separate_worker_log()
+    return Prepared(output_dir, resume_from, resume_run_id, time.perf_counter())
+
+
+# --- data ----------------------------------------------------------------------------------------------------------
+
+@dataclass
+class RunData:
+    """What a run reads before any model loads: its corpus, UDHR pairs and STS benchmark tasks."""
+
+    corpus: ParallelCorpus | None  # None: evaluate.py with eval.splits=[]
+    langs: list[str]
+    udhr_pairs: dict[str, list[tuple[str, str]]]
+    sts_tasks: list[sts_benchmarks.StsTask]
+
+    @cached_property
+    def train_pairs(self) -> list[tuple[str, str]]:
+        return [p for L in self.langs for p in self.corpus.splits["train"][L]]
+
+    @cached_property
+    def english(self) -> list[str]:
+        """The English side of every split: what the teacher labels, once per job."""
+        return [en for by in self.corpus.splits.values() for pairs in by.values() for en, _ in pairs]
+
+    def pair_counts(self) -> dict[str, float]:
+        splits = self.corpus.splits.items() if self.corpus else []
+        return {f"data/{split}/{L}/pairs": len(p) for split, by in splits for L, p in by.items()} \
+            | {f"data/udhr/{L}/pairs": len(p) for L, p in self.udhr_pairs.items()}
+
+
+def read_data(cfg: DictConfig, with_corpus: bool = True) -> RunData:
+    """Corpus, UDHR pairs and STS tasks; each raises :class:`ConfigError` (bad languages, files, UDHR tags, STS
+    sets) before any model loads."""
+    langs = list(cfg.languages.targets)
+    corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir) if with_corpus else None
+    return RunData(corpus, langs, zero_shot.select(cfg.eval, cfg.cache_dir, langs),
+                   sts_benchmarks.load_tasks(cfg.eval, langs))
+
+
+def write_run_files(cfg: DictConfig, run: Prepared, data: RunData) -> None:
+    """``data_manifest.json``, and for a new run the config that ``resume=`` compares against (rank 0)."""
+    (run.dir / "data_manifest.json").write_text(manifest_to_json(data.corpus))
+    if not cfg.resume:
+        (run.dir / checkpoints.CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+# --- teacher labels and student ------------------------------------------------------------------------------------
+
+def teacher_labels(cfg: DictConfig, data: RunData, teacher) -> distill.TeacherLabels:
+    """Every English sentence of the job encoded once: by rank 0 (``teacher``), received by the other ranks
+    (``teacher`` None)."""
+    return distributed.broadcast(None if teacher is None else distill.TeacherLabels(
+        teacher, data.english, cfg.teacher.batch_size, cfg.teacher_cache_dir if cfg.teacher.cache else None))
+
+
+def load_student(cfg: DictConfig, run: Prepared, data: RunData, from_rank0: bool = False):
+    """The student without its projection. ``from_rank0``: a torchrun worker, loading after rank 0 did; with
+    ``student=tiny`` it loads rank 0's folder, so that every rank has the same tokenizer."""
+    student_cfg, tiny_dir = cfg.student, run.dir / "tiny-student-init"
+    if from_rank0 and cfg.student.model == "tiny":
+        student_cfg = OmegaConf.merge(cfg.student, {"model": str(tiny_dir)})
+    return loading.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
+                                [s for pair in data.train_pairs for s in pair], tiny_dir=tiny_dir,
+                                vocab_sentences=vocabulary.run_text(data.corpus.splits, data.udhr_pairs)
+                                + sts_benchmarks.sentences(data.sts_tasks))
+
+
+def attach_projection(cfg: DictConfig, student, train_pairs: list[tuple[str, str]], labels):
+    """Add the Dense head to the teacher's size when needed, initialised by least squares on English."""
+    teacher_dim, student_dim = labels.dim, student.get_embedding_dimension()
+    if not loading.needs_projection(cfg.student, student_dim, teacher_dim):
+        return student
+    weight = bias = None
+    if cfg.student.projection_init == "lstsq":
+        english = sorted({en for en, _ in train_pairs})
+        rng = random.Random(cfg.seed)
+        english = rng.sample(english, min(len(english), cfg.student.projection_fit_sentences))
+        x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
+        w, b = distill.fit_lstsq(x, labels(english), ridge=cfg.student.projection_ridge)
+        weight, bias = torch.from_numpy(w), torch.from_numpy(b)
+    return loading.add_projection(student, teacher_dim, weight, bias)
+
+
+# --- evaluation sets and baselines ---------------------------------------------------------------------------------
+
+def dev_sets(cfg: DictConfig, data: RunData, labels) -> list[scoring.LanguageSet]:
+    """The dev split scored during training (every rank takes part in the Trainer's evaluation)."""
+    return scoring.build_language_sets(data.corpus.splits["dev"], labels, cfg.eval.sts_pairs, cfg.seed)
+
+
+def eval_suite(cfg: DictConfig, data: RunData, labels, teacher) -> EvalSuite:
+    """dev and test labelled by the run's teacher labels, the UDHR paragraphs by the teacher, the STS tasks."""
+    held_out = {split: data.corpus.splits[split] for split in ("dev", "test")}
+    return build_suite(held_out, labels, data.udhr_pairs, encoder(teacher, cfg.eval.batch_size), data.sts_tasks,
+                       data.langs, cfg.eval, cfg.seed)
+
+
+@dataclass
+class StudentEncoder:
+    """Evaluation embeddings of the student before training, in the precision it trains in: after a bf16 run the
+    Trainer (accelerate) leaves the student's forward wrapped in bf16 autocast, so dev, test and UDHR scores of
+    the trained student are bf16 ones; its baselines are scored the same way (and ~2x faster on CPU)."""
+
+    model: object
+    batch_size: int
+    device: str  # the device type autocast takes: cpu, cuda
+    bf16: bool
+
+    @classmethod
+    def of(cls, cfg: DictConfig, model) -> StudentEncoder:
+        return cls(model, cfg.eval.batch_size, torch.device(cfg.hardware.device).type,
+                   cfg.hardware.precision == "bf16")
+
+    def __call__(self, sentences: list[str]) -> np.ndarray:
+        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
+            return distill.encode(self.model, sentences, self.batch_size)
+
+
+class Memo:
+    """An encoder remembering every sentence's vector (the untrained student's: the lstsq baseline reuses them)."""
+
+    def __init__(self, encode):
+        self.encode, self.seen = encode, {}
+
+    def __call__(self, sentences: list[str]) -> np.ndarray:
+        new = sorted(set(sentences) - self.seen.keys())
+        if new:
+            self.seen.update(zip(new, self.encode(new)))
+        return np.stack([self.seen[s] for s in sentences]) if sentences else self.encode(sentences)
+
+
+@dataclass
+class HeadOnVectors:
+    """The untrained student + its projection head, from the untrained vectors (no second encoder pass)."""
+
+    head: object  # the Dense projection
+    encode: object  # the untrained student's (memoised) encoder
+
+    def __call__(self, sentences: list[str]) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(self.encode(sentences))
+            return self.head({self.head.module_input_name: x})[self.head.module_output_name].float().numpy()
+
+
+@dataclass
+class Baselines:
+    metrics: dict[str, float]  # baseline/teacher/..., baseline/student/..., baseline/lstsq/...
+    dev: dict[str, float]  # dev/... of the student with its projection, before training (step 0)
+    state: dict[str, torch.Tensor] | None  # its weights, kept with distill.keep_baseline_if_better
+
+
+def baselines(cfg: DictConfig, teacher, student, suite: EvalSuite, labels,
+              train_pairs: list[tuple[str, str]]):
+    """The teacher's ceiling, the untrained student, its least-squares head (test, UDHR, STS benchmarks, with
+    ``eval.baseline``) and dev at step 0. Returns the student with its projection attached, and the scores."""
+    test = ["test"]
+    untrained = Memo(StudentEncoder.of(cfg, student))  # the lstsq baseline reuses its vectors
+    metrics: dict[str, float] = {}
+    if cfg.eval.baseline:
+        metrics |= prefixed("baseline/teacher", suite.score(encoder(teacher, cfg.eval.batch_size), "eval teacher",
+                                                            test, teacher_side=True))
+        metrics |= prefixed("baseline/student", suite.score(untrained, "eval untrained", test))
+    student = attach_projection(cfg, student, train_pairs, labels)
+    head = distill.projection_head(student)
+    if head is not None and cfg.eval.baseline:
+        metrics |= prefixed("baseline/lstsq", suite.score(HeadOnVectors(head, untrained), "eval lstsq head", test))
+    dev = suite.held_out(StudentEncoder.of(cfg, student), "dev", "eval dev, step 0")
+    state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
+        if cfg.distill.keep_baseline_if_better else None
+    return student, Baselines(metrics, dev, state)
+
+
+# --- after training ------------------------------------------------------------------------------------------------
+
+def keep_best(cfg: DictConfig, student, suite: EvalSuite, base: Baselines, facts: dict) -> dict[str, float]:
+    """The kept student's dev scores: the best checkpoint's, or the untrained student's where it beat every
+    checkpoint (``distill.keep_baseline_if_better``; ``facts['best_step']`` becomes 0)."""
+    final_dev = suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
+    if base.state is not None and base.dev.get("dev/selection", -1) > final_dev.get("dev/selection", -1):
+        log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
+                    base.dev["dev/selection"], final_dev["dev/selection"])
+        student.load_state_dict(base.state)
+        final_dev, facts["best_step"] = base.dev, 0
+    return final_dev
+
+
+def final_scores(cfg: DictConfig, student, suite: EvalSuite, run: Prepared, base: Baselines,
+                 final_dev: dict[str, float], facts: dict) -> dict[str, float]:
+    """The baselines, the kept student's dev and (``eval.splits`` with test) test, UDHR and STS benchmark scores,
+    the run's time and training facts."""
+    metrics, encode = base.metrics | final_dev, encoder(student, cfg.eval.batch_size)
+    if "dev" in cfg.eval.splits:  # scored again without autocast, as the test split is
+        metrics |= suite.held_out(encode, "dev", "eval dev")
+    if "test" in cfg.eval.splits:
+        metrics |= suite.score(encode, "eval student", ["test"])
+    metrics["time/total_s"] = time.perf_counter() - run.started
+    metrics["train/best_step"] = float(facts["best_step"] or 0)
+    metrics["train/split_steps"] = float(facts["split_steps"])  # steps run as micro-batches (max_batch_tokens)
+    return metrics
+
+
+def save_and_report(cfg: DictConfig, run: Prepared, student, metrics: dict[str, float], suite: EvalSuite,
+                    facts: dict, tracker) -> None:
+    """The model (``save_model``, ``tracking.log_model``), the results tables and charts, the dev history and the
+    resolved and Hydra configs, each logged as an artifact."""
+    # evaluation is over: the saved and logged student gets back the full vocabulary (a no-op when untrimmed)
+    vocabulary.untrim_student(student)
+    if cfg.save_model:
+        student.save(str(run.dir / "model"))
+    if tracker.enabled and cfg.tracking.log_model:
+        registry.log_student(student)
+    write_reports(metrics, suite, run.dir, tracker, Layout.distilled())
+    (run.dir / "dev_history.json").write_text(json.dumps(facts["dev_history"], indent=1))
+    tracker.log_artifact(run.dir / "dev_history.json")
+    save_resolved_config(cfg, run.dir, tracker)
+    tracker.log_artifacts(run.dir / ".hydra", "hydra")
