@@ -76,7 +76,7 @@ def st_recipe(cfg, teacher, pairs_by_lang, steps: int, out: Path, timer: StepTim
         per_device_train_batch_size=cfg.optimizer.batch_size, warmup_ratio=0.1, learning_rate=2e-5,
         fp16=cfg.hardware.device == "cuda", bf16=False, eval_strategy="no", save_strategy="steps",
         save_steps=5000, save_total_limit=2, logging_steps=100, report_to="none", disable_tqdm=True,
-        use_cpu=cfg.hardware.device == "cpu", seed=cfg.optimizer.seed)
+        use_cpu=cfg.hardware.device == "cpu", seed=cfg.seed)
     trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=train, loss=MSELoss(student),
                                          callbacks=[timer])
     trainer.train()
