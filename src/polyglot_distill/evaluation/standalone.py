@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from polyglot_distill.config.validation import check_values
 from polyglot_distill.data.corpus import build_corpus
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.evaluation import report, scoring, sts_benchmarks, tokenizer_report, zero_shot
@@ -36,9 +37,7 @@ def preflight(cfg: DictConfig) -> None:
                           f"{', '.join(BUNDLED)}), a local folder, or a Hugging Face Hub id.")
     loading.check_model_spec(model_spec(cfg.model), "model", BUNDLED)
     loading.check_model_spec(cfg.teacher.model, "teacher.model", loading.BUNDLED_TEACHERS)
-    unknown = set(cfg.eval.splits) - {"dev", "test"}
-    if unknown:
-        raise ConfigError(f"eval.splits: {sorted(unknown)} are not splits; choose from dev, test.")
+    check_values(cfg)
 
 
 def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None = None) -> dict[str, float]:
