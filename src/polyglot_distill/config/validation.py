@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from polyglot_distill.config import declared, safety
-from polyglot_distill.config.constraints import OneOf
+from polyglot_distill.config.constraints import Fix, Ge, Gt, Le, Lt, OneOf, describe
 from polyglot_distill.config.schema import GROUPS
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.models import loading
@@ -24,6 +24,8 @@ from polyglot_distill.training import distributed, teacher_cache
 
 # groups of a composed config that the pass checks; EvaluateConfig has no student, optimizer or distill
 CHECKED = (*GROUPS, "distill")
+# pydantic's error type -> the declared bound it reports
+BOUNDS = {"greater_than": Gt, "greater_than_equal": Ge, "less_than": Lt, "less_than_equal": Le}
 
 
 class Rule(NamedTuple):
@@ -85,13 +87,11 @@ def _message(group: str, schema: type, error: dict) -> str:
     if kind == "literal_error":
         choices = next((m.choices for m in meta if isinstance(m, OneOf)), ())
         rule = f"is not one of {', '.join(map(str, choices))}"
-    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
-        bound = next(iter(ctx.values()))
-        rule = f"must be {op} {bound}"
+    elif kind in BOUNDS:  # the bound as declared (pydantic's ctx has it converted to the field's type: 0.0)
+        rule = next((describe(m) for m in meta if isinstance(m, BOUNDS[kind])), f"must be {kind} {ctx}")
     else:
         rule = error["msg"]
-    fix = next((m.text for m in meta if hasattr(m, "text")), "")
+    fix = next((m.text for m in meta if isinstance(m, Fix)), "")
     return f"{key}: {error['input']!r} {rule}." + (f" {fix}" if fix else "")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from pathlib import Path
 
 import pytest
 from helpers.paths import CONF
