@@ -109,6 +109,11 @@ CASES = [
          ["optimizer.lr", "-1e-05", "must be > 0"], stage="preflight"),
     Case("batch-size-zero", ["experiment=smoke", "optimizer.batch_size=0"],
          ["optimizer.batch_size", ": 0", "must be > 0"], stage="preflight"),
+    # 0 epochs used to start a run that trained nothing; a negative cap was taken as "no cap"
+    Case("epochs-zero", ["experiment=smoke", "optimizer.epochs=0"],
+         ["optimizer.epochs: 0.0 must be > 0.", "Use a positive number of epochs"], stage="preflight", mode="cli"),
+    Case("train-cap-negative", ["experiment=smoke", "data.max_train_pairs=-5"],
+         ["data.max_train_pairs: -5 must be >= 0.", "Use 0 for no cap"], stage="preflight"),
     Case("teacher-normalize-unknown", ["experiment=smoke", "teacher.normalize=yes"],
          ["teacher.normalize", "'yes'", "keep, strip"], stage="preflight"),
     Case("projection-never-dims-differ", ["experiment=smoke", "student.projection=never"],
