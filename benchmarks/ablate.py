@@ -22,7 +22,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from polyglot_distill.config.schema import register_configs
-from polyglot_distill.config.validation import preflight
+from polyglot_distill.config.validation import validate
 from polyglot_distill.data.corpus import build_corpus
 from polyglot_distill.evaluation import scoring
 from polyglot_distill.models import loading, vocabulary
@@ -46,7 +46,7 @@ def main() -> None:
         variants = {name: compose("config", overrides=shlex.split(args.base) + shlex.split(ov))
                     for name, ov in args.variant}
     for vcfg in variants.values():
-        preflight(vcfg)
+        validate(vcfg)
     if args.dry_run:
         print(f"{len(variants)} variants compose: {', '.join(variants)}")
         return

@@ -76,7 +76,7 @@ def st_recipe(cfg, teacher, pairs_by_lang, steps: int, out: Path, timer: StepTim
         per_device_train_batch_size=cfg.optimizer.batch_size, warmup_ratio=0.1, learning_rate=2e-5,
         fp16=cfg.hardware.device == "cuda", bf16=False, eval_strategy="no", save_strategy="steps",
         save_steps=5000, save_total_limit=2, logging_steps=100, report_to="none", disable_tqdm=True,
-        use_cpu=cfg.hardware.device == "cpu", seed=cfg.optimizer.seed)
+        use_cpu=cfg.hardware.device == "cpu", seed=cfg.seed)
     trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=train, loss=MSELoss(student),
                                          callbacks=[timer])
     trainer.train()
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> dict:
     from hydra import compose, initialize_config_dir
 
     from polyglot_distill.config.schema import register_configs
-    from polyglot_distill.config.validation import preflight
+    from polyglot_distill.config.validation import validate
     from polyglot_distill.data.corpus import build_corpus
     from polyglot_distill.evaluation import scoring
     from polyglot_distill.models import loading, vocabulary
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.precision:
             ablation["ours_fp32"] = compose("config", overrides=["tracking=none", "eval.udhr_languages=[]", *base,
                                                                  "hardware=cpu"])
-    preflight(cfg)
+    validate(cfg)
     loading.set_threads(cfg.hardware.threads)
     print(f"machine: {machine()}", flush=True)
     peak = MatmulPeak(seconds=0.5 if args.quick else 3.0)

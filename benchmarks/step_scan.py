@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from hydra import compose, initialize_config_dir
 
     from polyglot_distill.config.schema import register_configs
-    from polyglot_distill.config.validation import preflight
+    from polyglot_distill.config.validation import validate
     from polyglot_distill.data.corpus import build_corpus
     from polyglot_distill.models import loading, vocabulary
     from polyglot_distill.training import distill
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["tracking=none", "eval.udhr_languages=[]", *base])
-    preflight(cfg)
+    validate(cfg)
     loading.set_threads(cfg.hardware.threads)
     corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     pairs = [pair for ps in corpus.splits["train"].values() for pair in ps]

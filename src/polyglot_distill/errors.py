@@ -9,9 +9,3 @@ class ConfigError(ValueError):
     ``data.tsv_pattern: file 'data/ted-en-xx.tsv.gz' does not exist. ...``.
     The CLI prints the message (no traceback) and exits with status 2.
     """
-
-
-def check_choice(field: str, value, choices: tuple) -> None:
-    """Raise a :class:`ConfigError` naming ``field`` unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ConfigError(f"{field}: '{value}' is not one of {', '.join(map(str, choices))}.")

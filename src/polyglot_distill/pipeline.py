@@ -15,20 +15,20 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from polyglot_distill import stages
-from polyglot_distill.config.validation import preflight
+from polyglot_distill.config.validation import validate
 from polyglot_distill.evaluation import tokenizer_report
 from polyglot_distill.models import loading
 from polyglot_distill.tracking.runs import Tracker, tracked_run
 from polyglot_distill.training import distill, distributed
 
-__all__ = ["preflight", "run"]  # preflight: the checks run() starts with, for callers that only check
+__all__ = ["run", "validate"]  # validate: the checks run() starts with, for callers that only check
 
 log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None = None) -> float:
     """Run one experiment and return its dev selection score (higher is better)."""
-    preflight(cfg)  # checks that need no model and no data: milliseconds
+    validate(cfg)  # checks that need no model and no data: milliseconds
     prepared = stages.prepare(cfg, Path(output_dir))
     data = stages.read_data(cfg)  # bad languages, files, UDHR tags, STS sets: before any model loads
     prepared.dir.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,7 @@ def _main_rank(cfg: DictConfig, run: stages.Prepared, data: stages.RunData, trac
     labels = _timed_labels(cfg, data, teacher, tracker)
     student = stages.load_student(cfg, run, data)
     distributed.barrier()  # the other ranks may load it now
-    tokenizer_report.preflight(teacher, student, data.corpus.splits["train"], cfg, run.dir, tracker)
+    tokenizer_report.write_report(teacher, student, data.corpus.splits["train"], cfg, run.dir, tracker)
     suite = stages.eval_suite(cfg, data, labels, teacher)
     student, base = stages.baselines(cfg, teacher, student, suite, labels, data.train_pairs)
     tracker.log_metrics(base.metrics)

@@ -5,7 +5,7 @@ imports, ``polyglot_distill.pipeline.run`` in-process on a composed config. ``st
 must be caught:
 
 - ``compose``: Hydra rejects the override (exit 1);
-- ``preflight``: :func:`polyglot_distill.pipeline.preflight` raises it (no data read, no model loaded);
+- ``preflight``: :func:`polyglot_distill.config.validation.validate` raises it (no data read, no model loaded);
 - ``corpus``: building the corpus raises it, before any model loads and before the MLflow run opens;
 - ``start``: :func:`polyglot_distill.pipeline.run` raises it before reading data (the output folder, resume=);
 - ``model``: only loading the model can tell (the Hub case: is the model in the local cache?).
@@ -109,6 +109,11 @@ CASES = [
          ["optimizer.lr", "-1e-05", "must be > 0"], stage="preflight"),
     Case("batch-size-zero", ["experiment=smoke", "optimizer.batch_size=0"],
          ["optimizer.batch_size", ": 0", "must be > 0"], stage="preflight"),
+    # 0 epochs used to start a run that trained nothing; a negative cap was taken as "no cap"
+    Case("epochs-zero", ["experiment=smoke", "optimizer.epochs=0"],
+         ["optimizer.epochs: 0.0 must be > 0.", "Use a positive number of epochs"], stage="preflight", mode="cli"),
+    Case("train-cap-negative", ["experiment=smoke", "data.max_train_pairs=-5"],
+         ["data.max_train_pairs: -5 must be >= 0.", "Use 0 for no cap"], stage="preflight"),
     Case("teacher-normalize-unknown", ["experiment=smoke", "teacher.normalize=yes"],
          ["teacher.normalize", "'yes'", "keep, strip"], stage="preflight"),
     Case("projection-never-dims-differ", ["experiment=smoke", "student.projection=never"],
@@ -288,11 +293,11 @@ def test_bad_input_fails_fast_with_a_helpful_message(case, tmp_path, cli, compos
 
     monkeypatch.chdir(tmp_path)
     cfg = compose(overrides)
-    from polyglot_distill.pipeline import preflight, run
+    from polyglot_distill.pipeline import run, validate
 
     if case.stage == "preflight":
         with pytest.raises(ConfigError) as err:
-            preflight(cfg)  # no data read, no model loaded
+            validate(cfg)  # no data read, no model loaded
         for phrase in phrases:
             assert phrase in str(err.value), f"{phrase!r} not in {err.value}"
     started = time.perf_counter()
@@ -317,10 +322,10 @@ def test_the_documented_tsv_pattern_override_is_valid(compose, source):
 
 
 def test_offline_hub_id_is_caught_in_preflight(compose):
-    from polyglot_distill.pipeline import preflight
+    from polyglot_distill.pipeline import validate
 
     with pytest.raises(ConfigError, match="bundled:minilm-l6"):
-        preflight(compose(["teacher=paraphrase-distilroberta"]))
+        validate(compose(["teacher=paraphrase-distilroberta"]))
 
 
 def test_docs_errors_lists_every_case():

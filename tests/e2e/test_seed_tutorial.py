@@ -112,13 +112,13 @@ def test_offline_the_seed_tutorial_stops_in_seconds_naming_the_bundled_teachers(
 def test_hub_model_configs_fail_offline_naming_the_bundled_alternatives(compose, empty_hf_cache, override, field, model,
                                                                       bundled):
     """Caught in preflight: nothing is read and no model loads (HF_HUB_OFFLINE=1, an empty Hugging Face cache)."""
-    from polyglot_distill.pipeline import preflight
+    from polyglot_distill.pipeline import validate
 
     cfg = compose([override])
     assert _get(cfg, field) == model
     started = time.perf_counter()
     with pytest.raises(ConfigError) as err:
-        preflight(cfg)
+        validate(cfg)
     assert time.perf_counter() - started < PREFLIGHT_S
     message = str(err.value)
     for phrase in (field, f"'{model}' is a Hugging Face Hub id", "not in the local Hugging Face cache", *bundled):

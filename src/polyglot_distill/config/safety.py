@@ -4,7 +4,7 @@ output folder, a reachable tracking store.
 ``_target_`` makes Hydra import and call whatever it names (``_target_: os.system`` would run a shell command),
 so every ``_target_`` in the composed config, the ``hydra.*`` part included (callbacks, sweeper, launcher),
 must name a *class* of this project or of the libraries it is built on. ``train.py`` checks this before Hydra
-instantiates anything (:func:`check_cli_targets`); :func:`polyglot_distill.pipeline.preflight` checks the job
+instantiates anything (:func:`check_cli_targets`); :func:`polyglot_distill.config.validation.validate` checks the job
 config again for callers of the Python API.
 """
 from __future__ import annotations

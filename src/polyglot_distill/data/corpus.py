@@ -108,10 +108,6 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
         raise ConfigError(
             f"languages.targets: {source_lang!r} is also languages.source. Remove it from languages.targets."
         )
-    if _get(data_cfg, "data", "source") not in SOURCES:
-        raise ConfigError(
-            f"data.source: {data_cfg.source!r} is not a data source. Choose one of {', '.join(SOURCES)}."
-        )
     if data_cfg.source != "tsv" and source_lang != "en":
         raise ConfigError(
             f"languages.source: {source_lang!r} cannot be read from data.source={data_cfg.source}, whose source "
@@ -138,22 +134,6 @@ def _check_config(data_cfg, languages_cfg) -> list[str]:
                 f"data.tsv_pattern: {pattern!r} has no {{lang}}, so all {len(targets)} target languages would "
                 "read the same file. Put {lang} where the language code goes."
             )
-    for name in ("dev_fraction", "test_fraction"):
-        value = getattr(data_cfg, name)
-        if not 0 <= value < 1:
-            raise ConfigError(f"data.{name}: {value!r} is outside [0, 1). Use a fraction such as 0.1.")
-    if data_cfg.test_fraction <= 0:
-        raise ConfigError("data.test_fraction: 0 leaves no test split. Use a fraction such as 0.1.")
-    if data_cfg.dev_fraction + data_cfg.test_fraction >= 1:
-        raise ConfigError(
-            f"data.dev_fraction + data.test_fraction: {data_cfg.dev_fraction} + {data_cfg.test_fraction} "
-            "leaves nothing to train on. Keep their sum below 1, e.g. 0.1 and 0.1."
-        )
-    if data_cfg.max_chars <= 0 or data_cfg.min_words < 0:
-        raise ConfigError(
-            f"data.max_chars / data.min_words: {data_cfg.max_chars!r} / {data_cfg.min_words!r}. "
-            "Use a positive max_chars (e.g. 250) and a min_words >= 0 (e.g. 3)."
-        )
     return targets
 
 

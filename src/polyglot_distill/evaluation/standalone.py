@@ -13,6 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from polyglot_distill.config.validation import check_values
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.evaluation import suite, tokenizer_report
 from polyglot_distill.models import loading
@@ -29,21 +30,19 @@ def model_spec(name: str) -> str:
     return f"bundled:{name}" if name in BUNDLED else name
 
 
-def preflight(cfg: DictConfig) -> None:
+def check_config(cfg: DictConfig) -> None:
     if OmegaConf.is_missing(cfg, "model"):
         raise ConfigError(f"model: not set. Name the model to score: model=e5-small or model=minilm-l6 (bundled: "
                           f"{', '.join(BUNDLED)}), a local folder, or a Hugging Face Hub id.")
     loading.check_model_spec(model_spec(cfg.model), "model", BUNDLED)
     loading.check_model_spec(cfg.teacher.model, "teacher.model", loading.BUNDLED_TEACHERS)
-    unknown = set(cfg.eval.splits) - {"dev", "test"}
-    if unknown:
-        raise ConfigError(f"eval.splits: {sorted(unknown)} are not splits; choose from dev, test.")
+    check_values(cfg)
 
 
 def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None = None) -> dict[str, float]:
     """Evaluate ``cfg.model``; returns its metrics (also printed, written under ``output_dir`` and logged)."""
     output_dir = Path(output_dir)
-    preflight(cfg)
+    check_config(cfg)
     loading.set_threads(cfg.hardware.threads)
     started = time.perf_counter()
     data = read_data(cfg, with_corpus=bool(cfg.eval.splits))  # ConfigError before any model loads
@@ -62,7 +61,7 @@ def run(cfg: DictConfig, output_dir: str | Path, choices: dict[str, str] | None 
         teacher_enc = suite.encoder(teacher, batch)
         held_out = {split: data.corpus.splits[split] for split in cfg.eval.splits} if data.corpus else {}
         if held_out:
-            tokenizer_report.preflight(teacher, model, held_out[cfg.eval.splits[0]], cfg, output_dir, tracker)
+            tokenizer_report.write_report(teacher, model, held_out[cfg.eval.splits[0]], cfg, output_dir, tracker)
         sets = suite.build_suite(held_out, teacher_enc, data.udhr_pairs, teacher_enc, data.sts_tasks, data.langs,
                                  cfg.eval, cfg.seed)
         metrics = sets.score(suite.encoder(model, batch), f"eval {cfg.model}", held_out)

@@ -91,7 +91,7 @@ def warnings_for(rows: list[dict], max_unk_rate: float, max_truncated: float, ro
     return out
 
 
-def preflight(teacher, student, pairs_by_lang: dict[str, list[tuple[str, str]]], cfg, output_dir: Path,
+def write_report(teacher, student, pairs_by_lang: dict[str, list[tuple[str, str]]], cfg, output_dir: Path,
               tracker) -> list[dict]:
     """The run's report on its training pairs (English side: ``en``), saved, logged, and warned about."""
     texts = {"en": sorted({en for pairs in pairs_by_lang.values() for en, _ in pairs})}

@@ -31,9 +31,6 @@ def select(eval_cfg, cache_dir: str, trained: list[str]) -> dict[str, list[tuple
     available = udhr.aligned_languages(cache_dir)
     min_pairs = eval_cfg.udhr_min_pairs
     cap = eval_cfg.get("udhr_max_pairs", 0) or None  # a quick look at many languages: fewer paragraphs each
-    if cap is not None and cap < 2:
-        raise ConfigError(f"eval.udhr_max_pairs: {cap} leaves fewer than 2 paragraphs per language; retrieval "
-                          f"needs at least 2. Use 0 (all) or a cap of 2 or more.")
     chosen: dict[str, list[tuple[str, str]]] = {}
     taken: set[str] = set()  # resolved tags: "de" and "all" must not score de-1996 twice
     for tag in wanted:

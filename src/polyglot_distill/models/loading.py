@@ -16,7 +16,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling, Transformer
 
-from polyglot_distill.errors import ConfigError, check_choice
+from polyglot_distill.errors import ConfigError
 from polyglot_distill.hub_access import hub_reachable
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,6 @@ def check_model_spec(spec: str, field: str, bundled: dict[str, str], allow_tiny:
 
 def load_teacher(cfg, cache_dir, device: str = "cpu") -> SentenceTransformer:
     """The teacher, frozen, with its trailing Normalize kept or stripped as ``teacher.normalize`` says."""
-    check_choice("teacher.normalize", cfg.normalize, NORMALIZE)
     model = load_sentence_transformer(cfg.model, "teacher.model", cache_dir, BUNDLED_TEACHERS, device,
                                        cfg.trust_remote_code)
     if cfg.normalize == "strip" and isinstance(model[-1], Normalize):
@@ -153,7 +152,6 @@ def load_student(cfg, cache_dir, device: str, tiny_sentences: list[str] | None =
 
     With ``student.trim_vocab`` its vocabulary is cut to the pieces of ``vocab_sentences`` (all of the run's
     text), see :mod:`polyglot_distill.models.vocabulary`."""
-    check_choice("student.pooling", cfg.pooling, POOLING)
     if cfg.model == "tiny":
         from polyglot_distill.models.assets.tiny import build_tiny_student
 
@@ -209,7 +207,6 @@ def freeze_word_embeddings(model: SentenceTransformer) -> int:
 
 
 def needs_projection(cfg, student_dim: int, teacher_dim: int) -> bool:
-    check_choice("student.projection", cfg.projection, PROJECTION)
     if cfg.projection == "never" and student_dim != teacher_dim:
         raise ConfigError(f"student.projection: 'never', but the student has {student_dim} dims and the teacher "
                           f"{teacher_dim}. Set student.projection=auto to add a Dense projection.")

@@ -49,9 +49,6 @@ def is_main() -> bool:
 def check(hardware, batch_size: int) -> None:
     """Config errors of a distributed launch, before anything starts (see docs/errors.md)."""
     backend, n = hardware.get("distributed_backend"), world_size()
-    if backend is not None and backend not in BACKENDS:
-        raise ConfigError(f"hardware.distributed_backend: {backend!r} is not a backend; choose gloo (CPU), "
-                          f"nccl (CUDA GPUs) or null (one process).")
     if backend == "nccl" and hardware.device != "cuda":
         raise ConfigError(f"hardware.distributed_backend: 'nccl' needs CUDA GPUs (hardware.device is "
                           f"'{hardware.device}'). Use hardware=ddp (gloo on CPU) or hardware=ddp_cuda.")

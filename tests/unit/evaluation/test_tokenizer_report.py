@@ -55,7 +55,7 @@ def test_the_seeds_contrast_on_chinese_greek_georgian_arabic(tokenizers, udhr_te
     assert text.splitlines()[0].split() == tokenizer_report.COLUMNS
 
 
-def test_preflight_writes_the_report_and_warns_above_the_thresholds(tmp_path, caplog, compose):
+def test_write_report_writes_the_report_and_warns_above_the_thresholds(tmp_path, caplog, compose):
     """A WordPiece model as the 'student' of Chinese pairs trips the unknown-token warning."""
     from types import SimpleNamespace
 
@@ -65,7 +65,7 @@ def test_preflight_writes_the_report_and_warns_above_the_thresholds(tmp_path, ca
              "de": [("Everyone has rights.", "Jeder hat Rechte.")] * 2}
     cfg = compose(["eval.max_unk_rate=0.05"])
     with caplog.at_level(logging.WARNING, logger="polyglot_distill.evaluation.tokenizer_report"):
-        rows = tokenizer_report.preflight(teacher, teacher, pairs, cfg, tmp_path, Tracker(enabled=False))
+        rows = tokenizer_report.write_report(teacher, teacher, pairs, cfg, tmp_path, Tracker(enabled=False))
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 1 and "'zh'" in warned[0] and "eval.max_unk_rate=0.05" in warned[0], warned
     assert {(r["language"], r["tokenizer"]) for r in rows} == {(L, t) for L in ("en", "zh", "de")

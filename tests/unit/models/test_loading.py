@@ -98,12 +98,6 @@ def test_teacher_strip_drops_normalize_and_gives_raw_vectors(teachers):
     np.testing.assert_allclose(raw / norms[:, None], unit, atol=1e-4)  # same direction, other length
 
 
-def test_teacher_normalize_must_be_keep_or_strip(tmp_path):
-    with pytest.raises(ConfigError) as err:
-        loading.load_teacher(_teacher_cfg("yes"), tmp_path, "cpu")
-    assert "teacher.normalize" in str(err.value) and "'yes'" in str(err.value) and "keep, strip" in str(err.value)
-
-
 # --- the tiny student and the projection head ----------------------------------------------------------------
 
 def _student_cfg(**changes):
@@ -126,8 +120,6 @@ def test_tiny_student_has_its_configured_size(tiny_student):
 
 
 def test_student_errors(tmp_path):
-    with pytest.raises(ConfigError, match="student.pooling: 'cls'"):
-        loading.load_student(_student_cfg(pooling="cls"), tmp_path, "cpu", SENTENCES, tiny_dir=tmp_path / "s")
     with pytest.raises(ConfigError, match="needs training sentences"):
         loading.load_student(_student_cfg(), tmp_path, "cpu", [], tiny_dir=tmp_path / "s")
     with pytest.raises(ValueError, match="student.trim_vocab is true but no vocab_sentences were given"):
@@ -161,8 +153,6 @@ def test_needs_projection_errors():
         loading.needs_projection(_student_cfg(projection="never"), 128, 384)
     for phrase in ("student.projection", "'never'", "128", "384", "student.projection=auto"):
         assert phrase in str(err.value)
-    with pytest.raises(ConfigError, match="student.projection: 'sometimes' is not one of auto, always, never"):
-        loading.needs_projection(_student_cfg(projection="sometimes"), 384, 384)
 
 
 def test_count_parameters_and_freeze_word_embeddings(tiny_student):

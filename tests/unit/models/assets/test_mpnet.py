@@ -222,11 +222,11 @@ def test_spec_dimension_and_config(compose, monkeypatch):
         loading.check_model_spec(SPEC, "student.model", loading.BUNDLED_STUDENTS)
     cfg = compose(["teacher=mpnet-base"])
     assert cfg.teacher.model == SPEC and cfg.student.model == "bundled:e5-small"
-    pipeline.preflight(cfg)
+    pipeline.validate(cfg)
     assert loading.needs_projection(cfg.student, loading.known_dimension(cfg.student.model), 768)
     hub = compose(["teacher=mpnet-base", "teacher.model=sentence-transformers/all-mpnet-base-v2"])
     with pytest.raises(ConfigError, match=r"is a Hugging Face Hub id.*bundled:mpnet-base"):
-        pipeline.preflight(hub)  # offline in the tests, so the Hub path reports itself and the bundled copy
+        pipeline.validate(hub)  # offline in the tests, so the Hub path reports itself and the bundled copy
 
 
 def _real_available() -> bool:
