@@ -86,6 +86,22 @@ def compose():
 
 
 @pytest.fixture
+def compose_evaluate():
+    """``compose_evaluate(overrides) -> DictConfig``: ``conf/evaluate.yaml`` composed as ``evaluate.py`` does."""
+    from hydra import compose, initialize_config_dir
+
+    from polyglot_distill.config.schema import register_configs
+
+    register_configs()
+
+    def _compose(overrides=()):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3", job_name="tests"):
+            return compose(config_name="evaluate", overrides=list(overrides))
+
+    return _compose
+
+
+@pytest.fixture
 def cli(tmp_path):
     """``cli(*overrides, cwd=None, timeout=...)``: run ``train.py`` as a subprocess, as a user would.
 
@@ -131,6 +147,19 @@ def mlflow_runs():
         return client.search_runs([exp.experiment_id])
 
     return _runs
+
+
+@pytest.fixture
+def empty_hf_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache, for this process and the CLI it starts: a model cached on the machine would
+    (rightly) load offline."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "empty-hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
 
 
 _ADJ = [("small", "kleine", "petit"), ("old", "alte", "vieux"), ("red", "rote", "rouge"),
