@@ -42,7 +42,7 @@ def test_tracking_none_creates_no_store(compose, tmp_path, monkeypatch):
     repo_db_before = (REPO / "mlflow.db").exists()
     cfg = compose(["experiment=smoke", "tracking=none", "languages.targets=[de]", "data.max_train_pairs=40",
                    "data.max_dev_pairs=20", "data.max_test_pairs=20", "eval.sts_pairs=50",
-                   "optimizer.max_steps=2", "save_model=false"])
+                   "optimizer.max_steps=2", "save_model=false", "eval.udhr_languages=[]"])
     score = run(cfg, tmp_path / "out", choices={"tracking": "none"})
     assert math.isfinite(score)
     assert {"results.csv", "results.json", "before_after.png", "data_manifest.json"} <= {
