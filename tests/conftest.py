@@ -128,6 +128,31 @@ def cli(tmp_path):
     return _run
 
 
+@pytest.fixture(scope="session")
+def _empty_store_template(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store at the current schema, made once per session: creating a store runs MLflow's
+    schema migrations (measured: 15.6 s on the shared 2-core machine under load; copying the file: 0.35 s)."""
+    import contextlib
+
+    from mlflow.tracking import MlflowClient
+
+    folder = tmp_path_factory.mktemp("empty-store")
+    with contextlib.chdir(folder):  # the Default experiment's ./mlruns resolves here, never in the repository
+        MlflowClient(f"sqlite:///{folder / 'mlflow.db'}").search_experiments()
+    return folder / "mlflow.db"
+
+
+@pytest.fixture
+def mlflow_store(_empty_store_template, tmp_path) -> Path:
+    """``<tmp_path>/mlflow.db``: a new, empty MLflow store (a copy of the session's template), for
+    ``tracking.uri=sqlite:///...`` in tests that log in-process."""
+    import shutil
+
+    path = tmp_path / "mlflow.db"
+    shutil.copyfile(_empty_store_template, path)
+    return path
+
+
 @pytest.fixture
 def mlflow_runs():
     """``mlflow_runs(db_path, experiment="polyglot-distill") -> list[Run]`` ([] when no db or no experiment).

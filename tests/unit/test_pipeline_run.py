@@ -8,7 +8,8 @@ import pytest
 from helpers.paths import REPO
 
 
-def test_a_run_that_raises_inside_the_mlflow_run_ends_failed(compose, mlflow_runs, tmp_path, monkeypatch):
+def test_a_run_that_raises_inside_the_mlflow_run_ends_failed(compose, mlflow_runs, tmp_path, monkeypatch,
+                                                            mlflow_store):
     """A teacher folder with a broken config.json passes preflight and fails when loading, inside the run."""
     import mlflow
 
@@ -18,7 +19,7 @@ def test_a_run_that_raises_inside_the_mlflow_run_ends_failed(compose, mlflow_run
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()
     (not_a_model / "config.json").write_text('{"model_type": "no-such-architecture"}')
-    db = tmp_path / "mlflow.db"
+    db = mlflow_store
     cfg = compose(["experiment=smoke", f"teacher.model={not_a_model}", f"tracking.uri=sqlite:///{db}",
                    "languages.targets=[de]"])
     with pytest.raises(Exception) as err:

@@ -47,7 +47,7 @@ def test_bad_input_fails_before_any_model_loads(tmp_path, compose_evaluate, monk
 
 
 def test_a_bundled_model_on_stsb_multi_and_local_files_logs_an_evaluation_run(tmp_path, compose_evaluate,
-                                                                              mlflow_runs, monkeypatch):
+                                                                              mlflow_runs, monkeypatch, mlflow_store):
     """The teacher's own model, scored on stsb_multi_mt (a save_to_disk copy in the real schema) and a local CSV."""
     import datasets
 
@@ -67,7 +67,7 @@ def test_a_bundled_model_on_stsb_multi_and_local_files_logs_an_evaluation_run(tm
         writer.writerow(["sentence1", "sentence2", "score"])
         writer.writerows([r["en1"], r["en2"], float(r["score"]) / 5] for r in rows)  # a 0-1 scale
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "mlflow.db"
+    db = mlflow_store
     cfg = compose_evaluate([
         "model=minilm-l6", "eval=[stsb_multi,local_sts]", f'eval.stsb_multi.dataset="{tmp_path}/stsb/{{subset}}"',
         "languages.targets=[de]", 'eval.local_sts.path_pattern="mine-{name}.csv"', "eval.local_sts.names=[en]",

@@ -1,5 +1,5 @@
-"""A tracked run is never left RUNNING, in-process: an exception ends it FAILED, an interrupt KILLED, and a signal during
-a store write is raised after the write. The real stopped runs are tests/e2e/test_run_status.py."""
+"""A tracked run is never left RUNNING, in-process: an exception ends it FAILED, an interrupt KILLED, and a signal
+during a store write is raised after the write. The real stopped runs are tests/e2e/test_run_status.py."""
 from __future__ import annotations
 
 import os
@@ -13,8 +13,8 @@ from polyglot_distill.tracking import runs
 
 @pytest.mark.parametrize(("raised", "status"), [(RuntimeError("boom"), "FAILED"), (KeyboardInterrupt(), "KILLED"),
                                                (runs.Interrupted("stopped by signal SIGTERM"), "KILLED")])
-def test_tracked_run_ends_failed_or_killed(raised, status, tmp_path, compose, mlflow_runs):
-    db = tmp_path / "mlflow.db"
+def test_tracked_run_ends_failed_or_killed(raised, status, tmp_path, compose, mlflow_runs, mlflow_store):
+    db = mlflow_store
     cfg = compose(["experiment=smoke", f"tracking.uri=sqlite:///{db}", "tracking.system_metrics=false"])
     with pytest.raises(type(raised)):
         with runs.tracked_run(cfg, {}, tmp_path):

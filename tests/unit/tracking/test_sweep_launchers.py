@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-# pytest resets warning filters for each test: the one polyglot_distill.tracking.sweep sets for train.py, again for compose()
+# pytest resets warning filters for each test: the one polyglot_distill.tracking.sweep sets for train.py, again
+# for compose()
 pytestmark = pytest.mark.filterwarnings("ignore:\\s*'hydra/launcher/submitit_:UserWarning")
 
 

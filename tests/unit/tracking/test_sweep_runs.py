@@ -13,9 +13,9 @@ from polyglot_distill.tracking import runs
 
 
 @pytest.fixture
-def store(compose, tmp_path, monkeypatch):
+def store(compose, tmp_path, monkeypatch, mlflow_store):
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "mlflow.db"
+    db = mlflow_store
     return db, compose(["student=tiny", f"tracking.uri=sqlite:///{db}"])
 
 
