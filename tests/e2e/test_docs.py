@@ -161,7 +161,8 @@ def _why_not_run(args: list[str], sweep: bool) -> str | None:
 def _check_outputs(tmp: Path, script: str, jobs: int | None) -> None:
     """train.py: one ``results.json`` a job; evaluate.py: its results tables (``udhr_results.json`` alone when no
     held-out split is scored)."""
-    found = sorted(tmp.rglob("results.json" if script == "train.py" else "*results.json"))
+    found = sorted(p for p in tmp.rglob("results.json" if script == "train.py" else "*results.json")
+                   if not {"mlartifacts", "mlruns"} & set(p.relative_to(tmp).parts))  # not MLflow's copies
     if jobs is None or script != "train.py":
         assert found, f"no results under {tmp}"
     else:
