@@ -8,8 +8,9 @@
   A command that cannot run here is composed with ``--cfg job`` instead (each job of a sweep), for the reason
   :func:`_why_not_run` gives: it needs the Hugging Face Hub, SLURM, CUDA GPUs, a running MLflow server, the
   404 MB all-mpnet-base-v2 parts, the reader's own files or run folders, or it is a sweep of full default runs
-  (whose single-run counterparts, ``languages=seed5`` etc., run for real) or a 20-trial Optuna search
-  (``hparams_search=optuna_smoke`` runs for real).
+  (whose single-run counterparts, ``languages=seed5`` etc., run for real) or a 20-trial Optuna search, or another
+  end-to-end test already runs that very command for real (``RUN_ELSEWHERE``: the smoke run, the Optuna smoke
+  search, the joblib and submitit sweeps, the 2-process torchrun job, the UDHR zero-shot evaluation).
 - ``python evaluate.py ...``: the same rules (``SHRINK_EVALUATE``: 3 UDHR languages of 5 pairs, no held-out split).
 - ``python -c "..."``: run for real, from the repository root.
 - ``benchmarks/ablate.py ...``: run with ``--dry-run`` (every variant's overrides compose, nothing trains).
@@ -127,8 +128,24 @@ def _shrunk(args: list[str], shrink: dict[str, str], tmp: Path) -> list[str]:
     return [*args, *extra, f"hydra.sweep.dir={tmp}/multirun"]
 
 
+# Documented commands another end-to-end test already runs for real (with its own checks): composed here, so that
+# `make test` pays for each run once.
+RUN_ELSEWHERE = [
+    ({"experiment=smoke"}, "tests/e2e/test_pipeline_smoke.py runs `train.py experiment=smoke` unshrunk, timed"),
+    ({"hparams_search=optuna_smoke", "experiment=smoke"}, "tests/e2e/test_optuna.py runs this search"),
+    ({"hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment=smoke", "seed=1,2"},
+     "tests/e2e/test_concurrency.py runs this sweep"),
+    ({"hydra/launcher=submitit_local", "experiment=smoke"}, "tests/e2e/test_submitit.py runs a submitit_local sweep"),
+    ({"hardware=ddp", "experiment=smoke"}, "tests/e2e/test_ddp.py runs it under torchrun, 2 gloo processes"),
+    ({"model=e5-small", "eval=udhr_zero_shot"}, "tests/e2e/test_evaluate.py runs it (106 languages, 10 pairs each)"),
+]
+
+
 def _why_not_run(args: list[str], sweep: bool) -> str | None:
     """Why a documented command is composed (``--cfg job``) instead of run here, or None: it runs."""
+    for needed, where in RUN_ELSEWHERE:
+        if needed <= set(args) and (needed != {"experiment=smoke"} or args == ["experiment=smoke"]):
+            return where
     values = dict(a.split("=", 1) for a in args if "=" in a)
     joined = " ".join(args)
     hub_models = {"xlmr-base", "multilingual-minilm-l12", "paraphrase-distilroberta"}
@@ -152,7 +169,7 @@ def _why_not_run(args: list[str], sweep: bool) -> str | None:
     if re.search(r"eval=\[?[^]]*\b(stsb_multi|sts17)\b", joined):
         return "scores Hugging Face Hub datasets (stsb_multi_mt, STS17)"
     if values.get("hparams_search") == "optuna":
-        return "a 20-trial Optuna search of full runs (hparams_search=optuna_smoke runs for real)"
+        return "a 20-trial Optuna search of full runs (tests/e2e/test_optuna.py runs hparams_search=optuna_smoke)"
     if sweep and values.get("experiment") != "smoke":
         return "a sweep of full default runs (its single runs, e.g. languages=seed5, run for real)"
     return None
