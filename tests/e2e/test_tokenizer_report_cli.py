@@ -6,11 +6,7 @@ import os
 import subprocess
 import sys
 
-import pytest
 from helpers.paths import REPO
-
-
-@pytest.fixture(scope="module")
 
 
 def test_the_command_rejects_an_unknown_language_with_exit_2():
