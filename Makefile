@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup browser postgres run smoke test test-fast ui mlflow-server mlflow-server-stop mlflow-server-status clean-cache
+.PHONY: setup browser postgres run smoke test test-fast test-e2e ui mlflow-server mlflow-server-stop mlflow-server-status clean-cache
 
 setup: $(STAMP)
 
@@ -29,8 +29,11 @@ smoke: setup  ## < 60 s end-to-end check with the tiny student
 test: setup browser postgres  ## the whole test suite: tests/unit and tests/e2e (what CI runs)
 	$(PY) -m pytest -q $(ARGS)
 
-test-fast: setup  ## the unit tier only (tests/unit, no subprocess runs): for daily work
+test-fast: setup  ## the unit tier only (tests/unit: in-process, no train.py/evaluate.py/make/torchrun runs; < 3 min)
 	$(PY) -m pytest -q tests/unit $(ARGS)
+
+test-e2e: setup browser postgres  ## the end-to-end tier only (tests/e2e: real runs, browser, PostgreSQL, DDP, resume)
+	$(PY) -m pytest -q tests/e2e $(ARGS)
 
 # tests/e2e/test_ui.py drives headless Chromium against the MLflow UI: Debian's `chromium`, installed when missing.
 browser:  ## install Debian's chromium (headless browser of tests/e2e/test_ui.py) when it is missing

@@ -1,7 +1,6 @@
 """Data parallelism under torchrun (hardware=ddp, ddp_cuda): a real multi-process job, compared with one process.
 
-- The length-grouped sampler, dealt to ranks by accelerate's own ``BatchSamplerShard``, gives each step the
-  same sentences as one process with the whole batch, and every rank the same number of steps.
+- (The length-grouped sampler dealt to ranks is tests/unit/training/test_ddp_batches.py.)
 - A real 2-process gloo job (``torchrun --standalone --nproc_per_node=2 train.py hardware=ddp``) finishes, logs
   exactly one MLflow run, writes one run folder named after torchrun's run id, saves one model, and its final
   scores equal a one-process run of the same config within ``TOLERANCE`` (MSEs) and ``RANK_TOLERANCE`` (rank
@@ -16,14 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from accelerate.data_loader import BatchSamplerShard
-from datasets import Dataset
+from helpers import dev_history
 from helpers.paths import REPO
-
-from polyglot_distill.training.batching import LengthGroupedBatchSampler
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 # Measured: with dropout off, 2 processes and 1 process agree to ~1e-6 on every MSE (only the order of float
@@ -42,38 +37,6 @@ SAME = ["experiment=smoke", "distill.dropout=0", "distill.keep_baseline_if_bette
 
 def _tolerance(key: str) -> float:
     return RANK_TOLERANCE if key.endswith(("spearman", "accuracy")) else TOLERANCE
-
-
-def _dataset(n: int) -> Dataset:
-    lengths = np.random.default_rng(0).integers(5, 250, size=n)
-    return Dataset.from_dict({"english": ["x" * int(k) for k in lengths],
-                              "non_english": ["y" * int(k) for k in lengths], "label": [[0.0]] * n})
-
-
-@pytest.mark.parametrize("world", [2, 3])
-@pytest.mark.parametrize("n", [1000, 1607])  # 1607: a short batch in each chunk, one shorter than 3
-def test_ranks_split_each_single_process_batch(world, n):
-    ds, per_rank = _dataset(n), 8
-    single = list(LengthGroupedBatchSampler(ds, batch_size=per_rank * world, drop_last=False, seed=5))
-    ranks = []
-    for r in range(world):
-        sampler = LengthGroupedBatchSampler(ds, batch_size=per_rank, drop_last=False, seed=5, world_size=world)
-        shard = BatchSamplerShard(sampler, num_processes=world, process_index=r, split_batches=False,
-                                  even_batches=False)  # what accelerate does with the Trainer's train dataloader
-        ranks.append(list(shard))
-        assert len(ranks[-1]) == len(shard) == len(sampler) // world
-    assert len({len(b) for b in ranks}) == 1, "every rank must run the same number of steps"
-    steps = [sorted(i for r in range(world) for i in ranks[r][k]) for k in range(len(ranks[0]))]
-    kept = [sorted(b) for b in single if len(b) >= world]
-    assert steps == kept
-    assert len(single) - len(kept) <= -(-n // (per_rank * world * LengthGroupedBatchSampler.chunk_batches))
-
-
-def test_one_process_batches_are_unchanged():
-    ds = _dataset(700)
-    a = list(LengthGroupedBatchSampler(ds, batch_size=16, drop_last=False, seed=1))
-    b = list(LengthGroupedBatchSampler(ds, batch_size=16, drop_last=False, seed=1, world_size=1))
-    assert a == b and sorted(i for x in a for i in x) == list(range(700))
 
 
 def _env() -> dict[str, str]:
@@ -117,6 +80,14 @@ def _check_job(proc, cwd: Path, mlflow_runs, db: Path) -> Path:
     return run_dir
 
 
+def _check_kept_checkpoint(run, run_dir: Path) -> None:
+    """distill.keep_baseline_if_better=false: the student kept is the Trainer's best dev checkpoint, never the
+    untrained one -- the step of the best dev evaluation, whose score the kept student reproduces on dev."""
+    best = dev_history.best_evaluation(dev_history.history(run_dir))
+    assert run.data.metrics["train/best_step"] == best["step"] > 0
+    assert dev_history.results(run_dir)["dev/selection"] == pytest.approx(best["selection"], abs=RANK_TOLERANCE)
+
+
 @pytest.mark.slow
 def test_two_gloo_processes_train_like_one(tmp_path, mlflow_runs):
     ddp_dir, one_dir = tmp_path / "ddp", tmp_path / "one"
@@ -130,12 +101,15 @@ def test_two_gloo_processes_train_like_one(tmp_path, mlflow_runs):
     assert "received TeacherLabels" in (run_dir / "train-rank1.log").read_text()
     assert "received TeacherLabels" not in (run_dir / "train.log").read_text()
     run = mlflow_runs(ddp_dir / "mlflow.db")[0]
-    assert run.data.metrics["train/best_step"] > 0  # trained: the kept student is not the baseline
+    _check_kept_checkpoint(run, run_dir)
 
     one = _single(["hardware=ddp", *SAME, f"tracking.uri=sqlite:///{one_dir / 'mlflow.db'}"], one_dir)
     assert one.returncode == 0, one.stderr[-4000:]
     a, b = _scores(run_dir), _scores(one_dir / "single")
     assert a.keys() == b.keys() and any(k.startswith("teacher_retrieval/") for k in a)
+    # the same dev evaluations (200 pairs, 32 a step, 2 epochs: 14 steps, dev after each epoch) in both
+    assert [h["step"] for h in dev_history.history(run_dir)] == \
+        [h["step"] for h in dev_history.history(one_dir / "single")] == [7, 14]
     far = {k: (a[k], b[k]) for k in a if abs(a[k] - b[k]) > _tolerance(k)}
     assert not far, f"2 processes vs 1 differ beyond {TOLERANCE} (ranks: {RANK_TOLERANCE}): {far}"
     # the logged run carries the same final scores as results.json
@@ -156,7 +130,7 @@ def test_ddp_cuda_runs_with_bf16(tmp_path, mlflow_runs):
     run_dir = _check_job(proc, tmp_path, mlflow_runs, tmp_path / "mlflow.db")
     run = mlflow_runs(tmp_path / "mlflow.db")[0]
     assert run.data.params["hardware.precision"] == "bf16"
-    assert run.data.metrics["train/best_step"] > 0
+    _check_kept_checkpoint(run, run_dir)
     assert _scores(run_dir)["mean/teacher_retrieval/accuracy"] > 0
 
 

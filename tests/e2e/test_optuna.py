@@ -13,7 +13,6 @@ def search(tmp_path_factory):
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     tmp = tmp_path_factory.mktemp("optuna")
     train = TRAIN

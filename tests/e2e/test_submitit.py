@@ -3,8 +3,8 @@ submitit's local executor, as ``hydra/launcher=submitit_slurm`` runs them on SLU
 the sweep's one MLflow parent run; failed jobs still fail the sweep (exit status 1), even with tracking off.
 
 Also: our ``conf/hydra/launcher/submitit_*.yaml`` take the plugin's names and are merged onto its schemas (our
-commented fields, the plugin's others, type checks, no deprecation warning), and a SLURM sweep whose tracking URI
-is this machine's warns before submitting.
+commented fields, the plugin's others, type checks, no deprecation warning). (A SLURM sweep whose tracking URI is
+this machine's warns before submitting: tests/unit/tracking/test_sweep_launchers.py.)
 """
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ PARENT_TAG, _split, _sweep = sweeps.PARENT_TAG, sweeps.split_runs, sweeps.run_sw
 LOCAL = ["hydra/launcher=submitit_local"]
 # pytest resets warning filters for each test: the one polyglot_distill.tracking.sweep sets for train.py, again for compose()
 pytestmark = pytest.mark.filterwarnings("ignore:\\s*'hydra/launcher/submitit_:UserWarning")
-
-
+# pytest resets warning filters for each test: the one polyglot_distill.tracking.sweep sets for train.py, again for compose()
 def _submitit_logs(sweep_dir: Path) -> list[str]:
     """The stdout logs of the jobs submitit ran (``.submitit/<job id>/<job id>_0_log.out``)."""
     return [p.read_text() for p in sorted((sweep_dir / ".submitit").glob("*/*_0_log.out"))]
@@ -88,16 +87,3 @@ def test_launcher_configs_take_the_plugins_names_and_keep_its_schema(cli, compos
         assert why in str(err.value) + str(err.value.__cause__), bad
 
 
-def test_a_slurm_sweep_to_a_store_of_this_machine_warns(compose, caplog):
-    from polyglot_distill.tracking import sweep
-
-    for uri, warns in (("http://127.0.0.1:5001", True), ("sqlite:///mlflow.db", True),
-                       ("http://mlflow.internal:5001", False)):
-        cfg = compose(["hydra/launcher=submitit_slurm", f"tracking.uri={uri}"], return_hydra_config=True)
-        caplog.clear()
-        sweep._warn_if_jobs_cannot_reach(cfg)
-        assert ("not a store that SLURM jobs on other machines can share" in caplog.text) == warns, uri
-    cfg = compose(["hydra/launcher=submitit_local"], return_hydra_config=True)
-    caplog.clear()
-    sweep._warn_if_jobs_cannot_reach(cfg)
-    assert caplog.text == ""

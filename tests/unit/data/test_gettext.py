@@ -15,12 +15,15 @@ from polyglot_distill.data.gettext import (
 )
 from polyglot_distill.errors import ConfigError
 
-HEADER = "Content-Type: text/plain; charset={charset}\nPlural-Forms: nplurals=2; plural=(n != 1);\n"
+HEADER = ("Last-Translator: {translator}\nContent-Type: text/plain; charset={charset}\n"
+          "Plural-Forms: nplurals=2; plural=(n != 1);\n")
 
 
-def write_mo(path: Path, entries: dict[str, str], charset: str = "UTF-8") -> Path:
-    """Write a GNU .mo file; keys may hold "ctxt\\x04msgid" or "singular\\x00plural", values "f0\\x00f1"."""
-    entries = {"": HEADER.format(charset=charset), **entries}
+def write_mo(path: Path, entries: dict[str, str], charset: str = "UTF-8", translator: str = "A Translator",
+             declared: str | None = None) -> Path:
+    """Write a GNU .mo file encoded in ``charset``, whose header declares ``declared`` (default: ``charset``);
+    keys may hold "ctxt\\x04msgid" or "singular\\x00plural", values "f0\\x00f1"."""
+    entries = {"": HEADER.format(charset=declared or charset, translator=translator), **entries}
     keys = sorted(entries)
     ids = [key.encode(charset) for key in keys]
     strs = [entries[key].encode(charset) for key in keys]
@@ -77,6 +80,49 @@ def test_read_catalog_handles_header_context_and_plurals(tmp_path):
 def test_read_catalog_decodes_the_declared_charset(tmp_path):
     mo = write_mo(tmp_path / "latin.mo", {"Save the changes": "Änderungen speichern"}, charset="ISO-8859-1")
     assert read_catalog(mo) == [("Save the changes", "Änderungen speichern")]
+
+
+@pytest.mark.parametrize(("charset", "translator", "translation"), [
+    ("ISO-8859-1", "Ralf Bächle", "Schnittstelle für Änderungen"),  # as Debian's de/LC_MESSAGES/net-tools.mo
+    ("KOI8-R", "Сергей Иванов", "Сохранить изменения"),
+    ("EUC-JP", "山田太郎", "変更を保存"),
+])
+def test_a_header_in_a_non_utf8_charset_is_decoded_with_it_not_skipped(tmp_path, charset, translator, translation):
+    """The standard library's GNUTranslations decodes the header as UTF-8 and raises on such a catalog."""
+    mo = write_mo(tmp_path / "de" / "LC_MESSAGES" / "net-tools.mo", {"Save the changes": translation},
+                  charset=charset, translator=translator)
+    assert translator.encode(charset) in mo.read_bytes() and not _is_utf8(translator.encode(charset))
+    assert read_catalog(mo) == [("Save the changes", translation)]
+    pairs, manifest = read_gettext_pairs("de", [str(tmp_path)], include_django=False)
+    assert pairs == [("Save the changes", translation)]
+    assert manifest[0]["pairs"] == 1 and "error" not in manifest[0]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("declared", "error"), [("UTF-8", "UnicodeDecodeError"), ("NO-SUCH-CODEC", "LookupError")])
+def test_a_charset_header_that_lies_or_names_no_codec_skips_the_catalog_with_its_error(tmp_path, declared, error):
+    write_mo(tmp_path / "de" / "LC_MESSAGES" / "liar.mo", {"Save the changes": "Änderungen speichern"},
+             charset="ISO-8859-1", declared=declared)
+    pairs, manifest = read_gettext_pairs("de", [str(tmp_path)], include_django=False)
+    assert pairs == [] and manifest[0]["pairs"] == 0 and manifest[0]["error"].startswith(error)
+
+
+def test_a_big_endian_catalog_reads_like_a_little_endian_one(tmp_path):
+    little = write_mo(tmp_path / "le.mo", {"Open the file": "Die Datei öffnen", "a\x00b": "c\x00d"})
+    data = little.read_bytes()
+    words = struct.unpack_from("<7I", data)
+    count = words[2]
+    tables = struct.unpack_from(f"<{4 * count}I", data, 28)
+    big = tmp_path / "be.mo"
+    big.write_bytes(struct.pack(">7I", *words) + struct.pack(f">{4 * count}I", *tables) + data[28 + 16 * count:])
+    assert read_catalog(big) == read_catalog(little) == [("Open the file", "Die Datei öffnen"), ("a", "c")]
 
 
 def _two_roots(tmp_path):

