@@ -206,3 +206,16 @@ def quick_tsv(tmp_path_factory) -> list[str]:
             lines.append(f"The {adj[0]} {noun[0]} number {k} is here.\t{noun[col]} {adj[col]} {k} ({lang}).\n")
         (folder / f"en-{lang}.tsv").write_text("".join(lines))
     return ["data=tsv", f'data.tsv_pattern="{folder}/en-{{lang}}.tsv"']
+
+
+@pytest.fixture
+def sts_datasets_cache(tmp_path, monkeypatch):
+    """``datasets``' cache holding stsb_multi_mt (en, de, fr) and mteb/sts17-crosslingual-sts (en-de, en-en, fr-en),
+    built from tests/assets/sts_sample.tsv (helpers.sts), as a download would leave them."""
+    import datasets
+    from helpers.sts import sts_hub_cache
+
+    cache = sts_hub_cache(tmp_path)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    return cache
+

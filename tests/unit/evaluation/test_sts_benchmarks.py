@@ -8,85 +8,17 @@ translations (``tests/assets/sts_sample.tsv``).
 """
 from __future__ import annotations
 
-import csv
 import gzip
 import json
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.paths import ASSETS
+from helpers.sts import SPLITS, sample_rows, stsb_table
 
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.evaluation import sts_benchmarks
-
-SAMPLE = ASSETS / "sts_sample.tsv"
-SPLITS = ("train", "dev", "test")
-
-
-def sample_rows() -> list[dict]:
-    with SAMPLE.open(newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
-def stsb_table(lang: str):
-    """One stsb_multi_mt config's split: sentence1, sentence2 (string), similarity_score (float32, 0-5)."""
-    import datasets
-
-    rows = sample_rows()
-    features = datasets.Features({"sentence1": datasets.Value("string"), "sentence2": datasets.Value("string"),
-                                  "similarity_score": datasets.Value("float32")})
-    return datasets.Dataset.from_dict({"sentence1": [r[f"{lang}1"] for r in rows],
-                                       "sentence2": [r[f"{lang}2"] for r in rows],
-                                       "similarity_score": [float(r["score"]) for r in rows]}, features=features)
-
-
-def put_in_datasets_cache(cache: Path, dataset_id: str, config: str, splits: dict, tmp: Path) -> Path:
-    """Lay ``splits`` out in ``cache`` as ``datasets`` does after ``load_dataset(dataset_id, config)`` online."""
-    import datasets
-
-    work = tmp / f"build-{config}"
-    files = {}
-    for split, table in splits.items():
-        files[split] = str(work / f"{split}.parquet")
-        work.mkdir(parents=True, exist_ok=True)
-        table.to_parquet(files[split])
-    builder = datasets.load_dataset_builder("parquet", data_files=files, cache_dir=str(work / "cache"))
-    builder.download_and_prepare()
-    built = Path(builder.cache_dir)
-    name = dataset_id.split("/")[-1]
-    target = cache / "___".join(dataset_id.split("/")) / config / built.parent.name / built.name
-    shutil.copytree(built, target)
-    for arrow in target.glob("parquet-*.arrow"):
-        arrow.rename(target / arrow.name.replace("parquet-", f"{name}-"))
-    info = json.loads((target / "dataset_info.json").read_text())
-    info.update(dataset_name=name, config_name=config)
-    (target / "dataset_info.json").write_text(json.dumps(info))
-    return target
-
-
-@pytest.fixture
-def hub_cache(tmp_path, monkeypatch):
-    """A datasets cache holding stsb_multi_mt (en, de, fr) and mteb/sts17-crosslingual-sts (en-de, en-en, fr-en)."""
-    import datasets
-
-    cache = tmp_path / "hf-datasets"
-    for lang in ("en", "de", "fr"):
-        put_in_datasets_cache(cache, "PhilipMay/stsb_multi_mt", lang, {s: stsb_table(lang) for s in SPLITS}, tmp_path)
-    for subset, (a, b) in {"en-de": ("en", "de"), "en-en": ("en", "en"), "fr-en": ("fr", "en")}.items():
-        put_in_datasets_cache(cache, "mteb/sts17-crosslingual-sts", subset, {"test": sts17_table(a, b)}, tmp_path)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
-    return cache
-
-
-def sts17_table(a: str, b: str):
-    import datasets
-
-    rows = sample_rows()
-    return datasets.Dataset.from_dict({"sentence1": [r[f"{a}1"] for r in rows], "sentence2": [r[f"{b}2"] for r in rows],
-                                       "score": [float(r["score"]) for r in rows]})
 
 
 def write_sts17_jsonl(root: Path) -> str:
@@ -118,7 +50,7 @@ def test_every_eval_option_composes_as_a_list(compose):
     assert alone.eval.stsb_multi.enabled and not alone.eval.sts17.enabled and list(alone.eval.splits) == ["test"]
 
 
-def test_stsb_multi_from_the_hub_id_offline_via_the_datasets_cache(hub_cache, compose, teacher):
+def test_stsb_multi_from_the_hub_id_offline_via_the_datasets_cache(sts_datasets_cache, compose, teacher):
     cfg = compose(["eval=[offline,stsb_multi]"]).eval
     tasks = sts_benchmarks.load_tasks(cfg, ["de", "ar"])  # ar: not in stsb_multi_mt, left out
     by_name = {t.name: t for t in tasks}
@@ -167,7 +99,7 @@ def test_stsb_multi_from_a_download_of_the_hub_repository(tmp_path, compose, mon
     assert tasks["sts/en-de"].sentences2 == [r["de2"] for r in rows]
 
 
-def test_sts17_matching_subsets_from_the_hub_cache_and_from_its_jsonl_files(hub_cache, tmp_path, compose):
+def test_sts17_matching_subsets_from_the_sts_datasets_cache_and_from_its_jsonl_files(sts_datasets_cache, tmp_path, compose):
     cfg = compose(["eval=sts17"]).eval
     tasks = sts_benchmarks.load_tasks(cfg, ["de", "fr"])
     assert [t.name for t in tasks] == ["sts17/en-de", "sts17/en-en", "sts17/fr-en"]  # ar-ar, es-es...: not run
@@ -220,34 +152,3 @@ def test_unknown_languages_and_subsets_are_named(compose, override, phrases):
         sts_benchmarks.load_tasks(compose(["eval=[stsb_multi,sts17]", override]).eval, ["de"])
     for phrase in phrases:
         assert phrase in str(err.value), err.value
-
-
-@pytest.mark.slow
-def test_a_run_scores_the_benchmarks_before_and_after_training(hub_cache, tmp_path, compose, monkeypatch,
-                                                               mlflow_runs, mlflow_store):
-    """train.py's pipeline with eval=[offline,stsb_multi,sts17]: the untrained student, the teacher and the
-    distilled student on every set, a table, and the tokenizer preflight's report."""
-    from polyglot_distill.pipeline import run
-
-    monkeypatch.chdir(tmp_path)
-    db = mlflow_store
-    cfg = compose(["experiment=smoke", "eval=[offline,stsb_multi,sts17]", f"tracking.uri=sqlite:///{db}",
-                   "tracking.log_model=false", "eval.udhr_languages=[]", "optimizer.max_steps=4"])
-    run(cfg, tmp_path / "out")
-    (logged,) = mlflow_runs(db)
-    metrics = logged.data.metrics
-    for name in ["sts/en", "sts/de", "sts/en-de", "sts/fr", "sts/en-fr", "sts17/en-de", "sts17/en-en", "sts17/fr-en"]:
-        for prefix in ("", "baseline/student/", "baseline/teacher/", "baseline/lstsq/"):
-            value = metrics[f"{prefix}{name}/spearman"]
-            assert -1 <= value <= 1
-    assert metrics["baseline/teacher/sts/en/spearman"] > 0.8
-    with (tmp_path / "out" / "sts_results.csv").open() as f:
-        table = list(csv.DictReader(f))
-    assert {(r["language"], r["metric"]) for r in table} >= {("en-de", "sts/spearman"), ("fr-en", "sts17/spearman")}
-    report = (tmp_path / "out" / "tokenizer_report.csv").read_text()
-    assert report.startswith("language,tokenizer,") and "\nde,student," in report and "\nen,teacher," in report
-    assert 0 <= metrics["tokenizer/student/de/unk_rate"] <= 1
-    from mlflow.tracking import MlflowClient
-
-    artifacts = {a.path for a in MlflowClient(f"sqlite:///{db}").list_artifacts(logged.info.run_id)}
-    assert {"sts_results.csv", "sts_results.json", "tokenizer_report.csv"} <= artifacts

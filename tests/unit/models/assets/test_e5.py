@@ -208,8 +208,9 @@ NFD_TEXTS = {
 
 
 def test_nfc_before_charsmap_equals_the_charsmap_on_single_code_points():
-    from polyglot_distill.models.assets.sp_normalizer import composing_normalizer
     from tokenizers import normalizers
+
+    from polyglot_distill.models.assets.sp_normalizer import composing_normalizer
 
     info = e5mod.read_e5_bin(np.fromfile(e5mod.e5_bin_path(), dtype=np.uint8))
     charsmap = e5mod.build_precompiled_charsmap(info["norm"])
