@@ -58,10 +58,19 @@ def _split_sum(cfg) -> str | None:
     return None
 
 
+def _sts_scale(cfg) -> str | None:
+    local = cfg.eval.local_sts
+    if local.enabled and not local.score_min < local.score_max:
+        return (f"eval.local_sts: score_min {local.score_min:g} must be below score_max {local.score_max:g}. State "
+                f"the scale of your files' scores, e.g. eval.local_sts.score_min=0 eval.local_sts.score_max=5.")
+    return None
+
+
 RULES = (
     Rule("hardware.precision", "'fp16' needs hardware.device=cuda", _fp16),
     Rule("eval.udhr_languages", "must be [] with data=udhr (it would score training text)", _udhr_twice),
     Rule("data.dev_fraction + data.test_fraction", "must be < 1 (a training split is left)", _split_sum),
+    Rule("eval.local_sts.score_min", "must be below eval.local_sts.score_max", _sts_scale),
 )
 
 

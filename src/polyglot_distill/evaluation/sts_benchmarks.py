@@ -114,8 +114,6 @@ def local_paths(cfg) -> dict[str, Path]:
     if not cfg.names:
         raise ConfigError(f"{field}.names: empty. List the names that fill {{name}} in {field}.path_pattern, "
                           f"e.g. [de, en-de].")
-    if not cfg.score_min < cfg.score_max:
-        raise ConfigError(f"{field}: score_min {cfg.score_min:g} must be below score_max {cfg.score_max:g}.")
     paths = {name: Path(cfg.path_pattern.replace("{name}", name)).expanduser() for name in cfg.names}
     for name, path in paths.items():
         if not path.exists():

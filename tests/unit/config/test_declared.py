@@ -158,12 +158,23 @@ def test_out_of_range_values_a_user_may_type_are_rejected(compose, override, mes
         validation.validate(compose([override]))
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    (["hardware.precision=fp16"], "hardware.precision: 'fp16' needs a CUDA GPU"),
-    (["data=udhr"], "eval.udhr_languages: ['trained'"),
-    (["data.dev_fraction=0.5", "data.test_fraction=0.5"], "data.dev_fraction + data.test_fraction: 0.5 + 0.5"),
-], ids=["fp16-needs-cuda", "udhr-trains-and-scores", "no-training-split"])
-def test_cross_field_rules(compose, overrides, message):
+CROSS_FIELD = {  # rule key -> (overrides that break it, the message's start)
+    "hardware.precision": (["hardware.precision=fp16"], "hardware.precision: 'fp16' needs a CUDA GPU"),
+    "eval.udhr_languages": (["data=udhr"], "eval.udhr_languages: ['trained'"),
+    "data.dev_fraction + data.test_fraction": (["data.dev_fraction=0.5", "data.test_fraction=0.5"],
+                                               "data.dev_fraction + data.test_fraction: 0.5 + 0.5"),
+    "eval.local_sts.score_min": (["eval=[offline,local_sts]", "eval.local_sts.score_min=5"],
+                                 "eval.local_sts: score_min 5 must be below score_max 5."),
+}
+
+
+def test_every_cross_field_rule_has_a_case():
+    assert {rule.key for rule in validation.RULES} == set(CROSS_FIELD)
+
+
+@pytest.mark.parametrize("key", list(CROSS_FIELD))
+def test_cross_field_rules(compose, key):
+    overrides, message = CROSS_FIELD[key]
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
         validation.validate(compose(overrides))
 
