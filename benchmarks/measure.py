@@ -73,14 +73,17 @@ class MatmulPeak:
 
     STEP_SHAPE = (1024, 384, 1536)
 
-    def __init__(self, seconds: float):
-        self.seconds, self.samples = seconds, {"bf16": [], "fp32": [], "bf16_step_shape": []}
+    def __init__(self, seconds: float, n: int = 2048):
+        # n: the square matmul's size; --quick uses a small one (a CPU without native bf16, e.g. an AMD EPYC
+        # without AVX-512, runs one bf16 2048^3 matmul in ~30 s: measured 2026-12-07)
+        self.seconds, self.n, self.samples = seconds, n, {"bf16": [], "fp32": [], "bf16_step_shape": []}
 
     def sample(self) -> None:
-        self.samples["bf16"].append(matmul_peak(torch.bfloat16, seconds=self.seconds))
-        self.samples["fp32"].append(matmul_peak(torch.float32, seconds=self.seconds / 2))
+        small = self.n < 1024
+        self.samples["bf16"].append(matmul_peak(torch.bfloat16, n=self.n, seconds=self.seconds))
+        self.samples["fp32"].append(matmul_peak(torch.float32, n=self.n, seconds=self.seconds / 2))
         self.samples["bf16_step_shape"].append(matmul_peak(torch.bfloat16, seconds=self.seconds / 2,
-                                                           shape=self.STEP_SHAPE))
+                                                           shape=(128, 384, 384) if small else self.STEP_SHAPE))
 
     def best(self, kind: str = "bf16") -> float:
         return max(self.samples[kind])

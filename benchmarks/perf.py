@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> dict:
     validate(cfg)
     loading.set_threads(cfg.hardware.threads)
     print(f"machine: {machine()}", flush=True)
-    peak = MatmulPeak(seconds=0.5 if args.quick else 3.0)
+    peak = MatmulPeak(seconds=0.5 if args.quick else 3.0, n=256 if args.quick else 2048)
     peak.sample()
     print(f"matmul peak: bf16 {peak.best() / 1e9:.0f} GFLOP/s, fp32 {peak.best('fp32') / 1e9:.0f} GFLOP/s "
           "(sampled again after every phase; MFU uses the best)", flush=True)
