@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small on seed5 gettext pairs
 	$(PY) train.py $(ARGS)
 
-smoke: setup  ## < 60 s end-to-end check with the tiny student
+smoke: setup  ## < 90 s end-to-end check with the tiny student
 	$(PY) train.py experiment=smoke $(ARGS)
 
 test: setup browser postgres  ## the whole test suite: tests/unit and tests/e2e (what CI runs)

@@ -1,7 +1,7 @@
 """Distil an English sentence-embedding teacher into a multilingual student.
 
     python train.py                                   # the default experiment (see conf/config.yaml)
-    python train.py experiment=smoke                  # < 60 s end-to-end check
+    python train.py experiment=smoke                  # < 90 s end-to-end check
     python train.py -m languages=seed5,eurasia4       # a sweep: a parent MLflow run, one child run per job
 
     python train.py resume=last                       # continue the newest killed run from its checkpoint
