@@ -1,9 +1,11 @@
 """Which student a run keeps, forced each way by real ``train.py`` runs of the smoke experiment (tiny student, 14
 steps, dev evaluations at steps 7 and 14; no UDHR, no baselines on test):
 
-- training that can only make dev worse -- ``optimizer.lr=1`` with no warm-up, every weight thrown ~1 per step (the
+- training that makes dev worse -- ``optimizer.lr=1`` with no warm-up, every weight thrown ~1 per step (the
   loss goes from ~0.3 to thousands, still finite) -- keeps the untrained student: ``train/best_step`` 0, the
-  warning logged, and the kept student's dev score is the untrained one's (step 0), above every checkpoint's;
+  warning logged, and the kept student's dev score is the untrained one's (step 0), above every checkpoint's.
+  The untrained tiny student scores ~0, so a wrecked checkpoint can beat it by chance (seen once on an AMD EPYC);
+  then the test checks that the best checkpoint was kept instead, with no fall-back;
 - training that must improve dev -- ``student.projection_init=random``: a random head to the teacher's space, so
   the untrained student scores at chance and its fit is the first thing MSE learns -- keeps the best checkpoint:
   ``train/best_step`` is the step of the best evaluation in ``dev_history.json`` and the kept student reproduces
@@ -37,10 +39,16 @@ def _run(cli, mlflow_runs, tmp_path, *overrides):
 def test_training_that_only_hurts_dev_keeps_the_untrained_student(cli, mlflow_runs, tmp_path):
     proc, run, untrained, history, results = _run(cli, mlflow_runs, tmp_path, "optimizer.lr=1",
                                                   "optimizer.warmup_ratio=0")
-    assert all(h["selection"] < untrained for h in history), (untrained, history)
+    output = proc.stdout + proc.stderr
+    if any(h["selection"] >= untrained for h in history):
+        # Not forced on every CPU: the untrained tiny student scores ~0 on 50 dev pairs, and on a 2-core AMD EPYC
+        # (bf16 emulated) one wrecked checkpoint's STS rho beat it by chance (2026-12-07). The decision must then
+        # be the best checkpoint's, with no fall-back.
+        best = max(history, key=lambda h: h["selection"])
+        assert results["train/best_step"] == best["step"] and FELL_BACK not in output, (untrained, history)
+        return
     assert run.data.metrics["train/best_step"] == results["train/best_step"] == 0
     assert results["dev/selection"] == pytest.approx(untrained, abs=1e-6)  # the untrained weights, restored
-    output = proc.stdout + proc.stderr
     assert FELL_BACK in output and f"({untrained:.4f} > " in output, output[-3000:]
 
 
