@@ -20,7 +20,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from polyglot_distill.config import safety
-from polyglot_distill.config.schema import register_configs
+from polyglot_distill.config.schema import register_configs, saved_group_schema
 from polyglot_distill.errors import ConfigError
 from polyglot_distill.tracking import runs, sweep
 from polyglot_distill.training import checkpoints
@@ -64,6 +64,8 @@ def _resumed(cfg: DictConfig, output_dir: str, overrides: list[str]) -> tuple[st
         saved = checkpoints.saved_config(run_dir)
         with open_dict(saved):
             saved.resume = cfg.resume
+        for group in ("student", "data"):  # the saved run's own schema (tiny student, its data source's keys)
+            cfg[group] = OmegaConf.merge(OmegaConf.structured(saved_group_schema(group, saved[group])), saved[group])
         cfg = OmegaConf.merge(cfg, saved)
     return str(run_dir), cfg
 

@@ -32,7 +32,8 @@ from polyglot_distill.config.schema_training import DistillConfig, HardwareConfi
 __all__ = ["Config", "DataConfig", "DistillConfig", "EvalConfig", "EvaluateConfig", "GettextDataConfig", "GROUPS",
            "HardwareConfig", "HubDataConfig", "LanguagesConfig", "LocalStsConfig", "OPTION_SCHEMAS",
            "OptimizerConfig", "Sts17Config", "StsbMultiConfig", "StudentConfig", "TeacherConfig",
-           "TinyStudentConfig", "TrackingConfig", "TsvDataConfig", "UdhrDataConfig", "register_configs"]
+           "TinyStudentConfig", "TrackingConfig", "TsvDataConfig", "UdhrDataConfig", "register_configs",
+           "saved_group_schema"]
 
 _CACHE = "${oc.env:POLYGLOT_DISTILL_CACHE,.cache/polyglot-distill}"
 
@@ -95,6 +96,16 @@ GROUPS = {
 # ConfigStore entries that a group option lists first in its defaults: conf/data/ted.yaml -> data/hub_schema
 OPTION_SCHEMAS = {("data", f"{name}_schema"): node for name, node in DATA_SCHEMAS.items()}
 OPTION_SCHEMAS[("student", "tiny_schema")] = TinyStudentConfig
+
+
+def saved_group_schema(group: str, node) -> type:
+    """The schema a saved (resolved) group node was composed with: the tiny student's, a data source's."""
+    if group == "student":
+        return TinyStudentConfig if node.get("model") == "tiny" else StudentConfig
+    if group == "data":
+        source = node.get("source")
+        return DATA_SCHEMAS["hub" if source in ("ted", "parallel_sentences") else source]
+    return GROUPS[group]
 
 
 def register_configs() -> None:
