@@ -33,7 +33,8 @@ class OptimizerConfig:
     epochs: Annotated[float, Gt(0), Fix("Use a positive number of epochs such as 1 (or set optimizer.max_steps).")] = 1.0
     # -1: as many steps as the epochs give.
     max_steps: Annotated[int, Ge(-1), Fix("Use -1 (the epochs decide) or a positive step count.")] = -1
-    max_grad_norm: Annotated[float, Gt(0), Fix("Use a positive norm such as 1.0.")] = 1.0
+    # Gradient clipping's norm; 0 turns clipping off (the Trainer's meaning: tests/e2e/test_run_status.py uses it).
+    max_grad_norm: Annotated[float, Ge(0), Fix("Use a norm such as 1.0, or 0 for no clipping.")] = 1.0
     # Evaluate on dev (and keep a checkpoint) every N steps; 0: once per epoch. Each costs ~15 s with e5-small and
     # seed5 and keeps the default run inside 15 minutes; set 50 to see dev curves in MLflow.
     eval_steps: Annotated[int, Ge(0), Fix("Use 0 (once per epoch) or a step count such as 50.")] = 0
