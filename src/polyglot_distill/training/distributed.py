@@ -22,7 +22,6 @@ from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("gloo", "nccl")
 RUN_ID_ENV = "TORCHELASTIC_RUN_ID"
 # Ranks 1..N-1 wait in a collective while rank 0 alone loads the teacher, labels and evaluates the baselines
 # (minutes for the default run with UDHR): longer than torch's default of 10 min for NCCL.
