@@ -18,6 +18,8 @@ import psutil
 import torch
 from transformers import TrainerCallback
 
+from polyglot_distill.training import precision
+
 
 def release_memory() -> None:
     """Collect garbage and hand freed heap pages back to the OS, so one phase's peak RSS is not the last's."""
@@ -126,7 +128,8 @@ def machine() -> str:
             ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name"))
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return (f"{model}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"bf16 kernels: {precision.cpu_bf16_kind()}")
 
 
 class timed_trainer:

@@ -34,7 +34,7 @@ from polyglot_distill.evaluation.suite import (
 )
 from polyglot_distill.models import loading, vocabulary
 from polyglot_distill.tracking import registry
-from polyglot_distill.training import checkpoints, distill, distributed
+from polyglot_distill.training import checkpoints, distill, distributed, precision
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,11 @@ class Prepared:
 
 
 def prepare(cfg: DictConfig, output_dir: Path) -> Prepared:
-    """The run's folder (``resume=``: the killed run's, its newest checkpoint and MLflow run), seeds, threads,
-    and under torchrun the process group and this rank's own log file."""
+    """The training precision (``auto`` resolved, written into ``cfg``: the saved config, MLflow params and a
+    resume see what ran), the run's folder (``resume=``: the killed run's, its newest checkpoint and MLflow run),
+    seeds, threads, and under torchrun the process group and this rank's own log file."""
+    cfg.hardware.precision, why = precision.resolve(cfg.hardware.precision, cfg.hardware.device)
+    log.info("training precision %s (%s)", cfg.hardware.precision, why)
     resume_from = resume_run_id = None
     if cfg.resume:
         output_dir = checkpoints.find_run_dir(cfg.resume, output_dir)

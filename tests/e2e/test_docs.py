@@ -234,7 +234,10 @@ def _make(argv: list[str]) -> None:
         if subprocess.run(["make", "-q", "setup"], cwd=REPO, env=env, capture_output=True).returncode != 0:
             return  # no set-up .venv here: running the target would create it
         real = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
-        assert real.returncode in cheap[targets[0]], real.stdout[-2000:] + real.stderr[-2000:]
+        # make exits 2 when a recipe fails and names the recipe's status: "*** [Makefile:62: ...] Error 3"
+        failed = re.search(r"\*\*\* \[.*\] Error (\d+)$", real.stderr, flags=re.M)
+        status = int(failed.group(1)) if real.returncode == 2 and failed else real.returncode
+        assert status in cheap[targets[0]], real.stdout[-2000:] + real.stderr[-2000:]
 
 
 def _torchrun(argv: list[str], source: str) -> None:
@@ -290,7 +293,9 @@ def test_documented_command(source, argv):
         assert proc.returncode == 0, proc.stderr[-3000:]
         table = re.findall(r"^ +(\d+) +[\d.]+ +[\d.]+ +(\d+) +([\d.]+) %$", proc.stdout, flags=re.M)
         assert [int(size) for size, _, _ in table] == [4, 8], proc.stdout
-        assert all(int(gflops) > 0 and 0 < float(mfu) < 100 for _, gflops, mfu in table), proc.stdout
+        assert all(int(gflops) > 0 and float(mfu) > 0 for _, gflops, mfu in table), proc.stdout
+        if "bf16 kernels: none" not in proc.stdout:  # emulated bf16 (AMD EPYC without AVX-512): no peak to be under
+            assert all(float(mfu) < 100 for _, _, mfu in table), proc.stdout
         return
     if argv[1] == "benchmarks/ablate.py":  # compose every variant, train nothing
         proc = _run([sys.executable, *argv[1:], "--dry-run"])

@@ -1,6 +1,6 @@
 """Crash and resume: a real ``train.py`` killed with SIGKILL mid-training continues from its last checkpoint,
 in the same MLflow run, and ends with the metrics of an uninterrupted run with the same seed: in fp32
-(``hardware=cpu``) and in bf16 autocast (``hardware=cpu_bf16``, the default hardware)."""
+(``hardware.precision=fp32``) and in bf16 autocast (``hardware=cpu_bf16``)."""
 from __future__ import annotations
 
 import json
@@ -46,11 +46,12 @@ def _final_metrics(run_dir: Path) -> dict[str, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("hardware", "precision"), [("cpu", "fp32"), ("cpu_bf16", "bf16")], ids=["fp32", "bf16"])
+@pytest.mark.parametrize(("hardware", "precision"), [("cpu hardware.precision=fp32", "fp32"), ("cpu_bf16", "bf16")],
+                         ids=["fp32", "bf16"])
 def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tmp_path, cli, mlflow_runs, quick_tsv, hardware,
                                                                  precision):
     db = tmp_path / "mlflow.db"
-    common = [*QUICK, f"hardware={hardware}", *quick_tsv, f"tracking.uri=sqlite:///{db}"]
+    common = [*QUICK, *f"hardware={hardware}".split(), *quick_tsv, f"tracking.uri=sqlite:///{db}"]
 
     whole = cli(*common, f"hydra.run.dir={tmp_path / 'whole'}")
     assert whole.returncode == 0, whole.stderr[-3000:]

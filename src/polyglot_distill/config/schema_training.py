@@ -1,4 +1,4 @@
-"""Schema of the optimizer and hardware groups and of ``distill``; defaults: optimizer=adamw, hardware=cpu_bf16."""
+"""Schema of the optimizer and hardware groups and of ``distill``; defaults: optimizer=adamw, hardware=cpu."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,10 +64,10 @@ class HardwareConfig:
     device: str = "cpu"
     # null: torch's default (all cores)
     threads: Optional[Annotated[int, Gt(0), Fix("Use a positive thread count, or null for torch's default.")]] = None
-    # bf16 autocast while training: weights, optimizer state and evaluation stay fp32; the student's forward/backward
-    # matmuls run in bf16, which CPUs with AMX or AVX512-BF16 execute ~4x faster than fp32. Measured here (2 cores):
-    # an e5-small training step 0.55 s vs 0.91 s, same scores (docs/results.md). fp16 needs CUDA.
-    precision: Annotated[str, OneOf("fp32", "bf16", "fp16")] = "bf16"
+    # auto: bf16 autocast where it is faster (CPUs with AMX, GPUs with bf16), fp32 on other CPUs, fp16 on older
+    # GPUs (training/precision.py has the measurements). bf16 autocast: weights, optimizer state and evaluation
+    # stay fp32; the student's forward/backward matmuls run in bf16. fp16 needs CUDA.
+    precision: Annotated[str, OneOf("auto", "fp32", "bf16", "fp16")] = "auto"
     dataloader_workers: Annotated[int, Ge(0), Fix("Use 0 (load in the main process) or a worker count.")] = 0
     # A batch over 1,024 padded student tokens (both columns) runs as micro-batches with one optimizer step
     # (training/microbatch.py): the same step, but the longest batches' activations no longer set the run's peak
