@@ -47,21 +47,27 @@ def _main_rank(cfg: DictConfig, run: stages.Prepared, data: stages.RunData, trac
     teacher = loading.load_teacher(cfg.teacher, cfg.cache_dir, cfg.hardware.device)
     tracker.set_tags({"teacher.ends_in_normalize": str(loading.ends_in_normalize(teacher))})
     labels = _timed_labels(cfg, data, teacher, tracker)
-    student = stages.load_student(cfg, run, data)
+    clock = stages.StageClock()
+    with clock("student_load"):
+        student = stages.load_student(cfg, run, data)
     distributed.barrier()  # the other ranks may load it now
     tokenizer_report.write_report(teacher, student, data.corpus.splits["train"], cfg, run.dir, tracker)
-    suite = stages.eval_suite(cfg, data, labels, teacher)
-    student, base = stages.baselines(cfg, teacher, student, suite, labels, data.train_pairs)
+    with clock("baselines"):  # the teacher's side of every evaluation set, the baselines, dev at step 0
+        suite = stages.eval_suite(cfg, data, labels, teacher)
+        student, base = stages.baselines(cfg, teacher, student, suite, labels, data.train_pairs)
     tracker.log_metrics(base.metrics)
     tracker.log_metrics(base.dev, step=0)
 
-    facts = distill.distill(student, data.train_pairs, labels, suite.splits["dev"], cfg, run.dir,
-                            tracker.log_metrics, resume_from=run.resume_from)
-    final_dev = stages.keep_best(cfg, student, suite, base, facts)
-    # the kept student's dev scores, logged at the last step so that MLflow's latest dev/... value is the one
-    # train.py returns (the Trainer's last evaluation need not be of the checkpoint it kept)
-    tracker.log_metrics(final_dev, step=int(facts["steps"]))
-    metrics = stages.final_scores(cfg, student, suite, run, base, final_dev, facts)
+    with clock("train"):
+        facts = distill.distill(student, data.train_pairs, labels, suite.splits["dev"], cfg, run.dir,
+                                tracker.log_metrics, resume_from=run.resume_from)
+    with clock("final_eval"):
+        final_dev = stages.keep_best(cfg, student, suite, base, facts)
+        # the kept student's dev scores, logged at the last step so that MLflow's latest dev/... value is the one
+        # train.py returns (the Trainer's last evaluation need not be of the checkpoint it kept)
+        tracker.log_metrics(final_dev, step=int(facts["steps"]))
+        metrics = stages.final_scores(cfg, student, suite, run, base, final_dev, facts)
+    metrics |= clock.shares(metrics["time/total_s"], facts["dev_eval_seconds"])
     tracker.log_metrics({k: v for k, v in metrics.items() if not k.startswith("dev/")})  # dev/: logged above
     stages.save_and_report(cfg, run, student, metrics, suite, facts, tracker)
     log.info("results in %s%s", run.dir, f" (MLflow run {tracker.run_id})" if tracker.run_id else "")

@@ -7,6 +7,7 @@ the other torchrun ranks call the same stages (``pipeline.py`` holds the one pla
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -43,6 +44,27 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+class StageClock:
+    """Seconds per stage of a run, logged as ``time/<stage>_s``, and ``time/eval_fraction``: the share of the run
+    spent scoring (baselines, dev evaluations during training, final scores), where the time goes on CPU."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = time.perf_counter() - started
+
+    def shares(self, total_s: float, dev_eval_s: float) -> dict[str, float]:
+        metrics = {f"time/{stage}_s": s for stage, s in self.seconds.items()} | {"time/dev_eval_s": dev_eval_s}
+        scoring_s = self.seconds.get("baselines", 0.0) + dev_eval_s + self.seconds.get("final_eval", 0.0)
+        return metrics | {"time/eval_fraction": scoring_s / total_s if total_s > 0 else 0.0}
 
 
 # --- prepare -------------------------------------------------------------------------------------------------------

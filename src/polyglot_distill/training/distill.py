@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -136,10 +137,13 @@ class DevEvaluator(SentenceEvaluator):
         self.sets, self.batch_size = sets, batch_size
         self.primary_metric = "selection"
         self.history = history if history is not None else []
+        self.seconds = 0.0  # spent scoring, summed over the run's dev evaluations
 
     def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+        started = time.perf_counter()
         metrics = scoring.evaluate(lambda s: encode(model, s, self.batch_size), self.sets)
         self.history.append({"step": steps, **metrics})
+        self.seconds += time.perf_counter() - started
         return metrics
 
 
@@ -222,7 +226,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         args=args,
         train_dataset=train_dataset(train_pairs, labels),
         loss=loss,
-        evaluator=DevEvaluator(dev_sets, cfg.eval.batch_size, history),
+        evaluator=(dev_evaluator := DevEvaluator(dev_sets, cfg.eval.batch_size, history)),
         optimizers=(build_optimizer(student, opt), None),
         callbacks=[MetricsCallback(log_metrics), checkpoints.CheckpointCallback(cfg.distill.checkpoint_steps, history),
                    guard],
@@ -233,7 +237,8 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     student.eval()
     facts = {"steps": total_steps, "train_seconds": result.metrics.get("train_runtime"),
-             "best_step": _best_step(trainer), "dev_history": history, "split_steps": trainer.split_steps}
+             "best_step": _best_step(trainer), "dev_history": history, "split_steps": trainer.split_steps,
+             "dev_eval_seconds": dev_evaluator.seconds}
     # the best checkpoint is loaded into ``student``; the folders (~0.5 GB each for e5-small) are spent
     distributed.barrier()  # every rank has loaded the best checkpoint
     if distributed.is_main():
