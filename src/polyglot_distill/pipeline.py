@@ -53,9 +53,10 @@ def _main_rank(cfg: DictConfig, run: stages.Prepared, data: stages.RunData, trac
     distributed.barrier()  # the other ranks may load it now
     tokenizer_report.write_report(teacher, student, data.corpus.splits["train"], cfg, run.dir, tracker)
     with clock("baselines"):  # the teacher's side of every evaluation set, the baselines, dev at step 0
-        suite = stages.eval_suite(cfg, data, labels, teacher)
-        student, base = stages.baselines(cfg, teacher, student, suite, labels, data.train_pairs)
-    tracker.log_metrics(base.metrics)
+        teacher_encode = stages.TeacherForEval(cfg, data, teacher)  # through the teacher cache
+        suite = stages.eval_suite(cfg, data, labels, teacher_encode)
+        student, base = stages.baselines(cfg, teacher_encode, student, suite, labels, data.train_pairs)
+    tracker.log_metrics(base.metrics | teacher_encode.cache_metrics())
     tracker.log_metrics(base.dev, step=0)
 
     with clock("train"):

@@ -187,10 +187,37 @@ def dev_sets(cfg: DictConfig, data: RunData, labels) -> list[scoring.LanguageSet
     return scoring.build_language_sets(data.corpus.splits["dev"], labels, cfg.eval.sts_pairs, cfg.seed)
 
 
-def eval_suite(cfg: DictConfig, data: RunData, labels, teacher) -> EvalSuite:
-    """dev and test labelled by the run's teacher labels, the UDHR paragraphs by the teacher, the STS tasks."""
+class TeacherForEval:
+    """The teacher's embeddings for evaluation (the UDHR paragraphs, ``baseline/teacher`` on the translations and
+    STS sentences), all encoded at the first call, through the teacher cache when ``teacher.cache`` (as the
+    training labels are: a sweep or a rerun encodes them once). A sentence outside them is encoded directly."""
+
+    def __init__(self, cfg: DictConfig, data: RunData, teacher):
+        self.cfg, self.teacher, self.labels = cfg, teacher, None
+        self.sentences = [s for pairs in data.udhr_pairs.values() for pair in pairs for s in pair] \
+            + [xx for split in ("dev", "test") for pairs in data.corpus.splits[split].values() for _, xx in pairs] \
+            + sts_benchmarks.sentences(data.sts_tasks)
+
+    def __call__(self, sentences: list[str]) -> np.ndarray:
+        if self.labels is None:
+            self.labels = distill.TeacherLabels(self.teacher, self.sentences, self.cfg.teacher.batch_size,
+                                                self.cfg.teacher_cache_dir if self.cfg.teacher.cache else None)
+        if all(s in self.labels.index for s in sentences):
+            return self.labels(sentences)
+        return distill.encode(self.teacher, sentences, self.cfg.eval.batch_size)
+
+    def cache_metrics(self) -> dict[str, float]:
+        """``teacher_cache/eval_hits``, ``eval_misses``, ... (the labels' are ``teacher_cache/hits``, ...)."""
+        stats = self.labels.cache_stats if self.labels is not None else None
+        return {k.replace("teacher_cache/", "teacher_cache/eval_"): v for k, v in stats.metrics().items()} \
+            if stats else {}
+
+
+def eval_suite(cfg: DictConfig, data: RunData, labels, teacher_encode) -> EvalSuite:
+    """dev and test labelled by the run's teacher labels, the UDHR paragraphs by ``teacher_encode`` (a
+    :class:`TeacherForEval`), the STS tasks."""
     held_out = {split: data.corpus.splits[split] for split in ("dev", "test")}
-    return build_suite(held_out, labels, data.udhr_pairs, encoder(teacher, cfg.eval.batch_size), data.sts_tasks,
+    return build_suite(held_out, labels, data.udhr_pairs, teacher_encode, data.sts_tasks,
                        data.langs, cfg.eval, cfg.seed)
 
 
@@ -248,16 +275,15 @@ class Baselines:
     state: dict[str, torch.Tensor] | None  # its weights, kept with distill.keep_baseline_if_better
 
 
-def baselines(cfg: DictConfig, teacher, student, suite: EvalSuite, labels,
+def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels,
               train_pairs: list[tuple[str, str]]):
-    """The teacher's ceiling, the untrained student, its least-squares head (test, UDHR, STS benchmarks, with
-    ``eval.baseline``) and dev at step 0. Returns the student with its projection attached, and the scores."""
+    """The teacher's ceiling (``teacher_encode``: a :class:`TeacherForEval`), the untrained student, its
+    least-squares head (test, UDHR, STS benchmarks, with ``eval.baseline``) and dev at step 0. Returns the student with its projection attached, and the scores."""
     test = ["test"]
     untrained = Memo(StudentEncoder.of(cfg, student))  # the lstsq baseline reuses its vectors
     metrics: dict[str, float] = {}
     if cfg.eval.baseline:
-        metrics |= prefixed("baseline/teacher", suite.score(encoder(teacher, cfg.eval.batch_size), "eval teacher",
-                                                            test, teacher_side=True))
+        metrics |= prefixed("baseline/teacher", suite.score(teacher_encode, "eval teacher", test, teacher_side=True))
         metrics |= prefixed("baseline/student", suite.score(untrained, "eval untrained", test))
     student = attach_projection(cfg, student, train_pairs, labels)
     head = distill.projection_head(student)

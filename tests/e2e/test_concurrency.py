@@ -15,8 +15,9 @@ import pytest
 from polyglot_distill.training import teacher_cache
 
 PARENT_TAG = "mlflow.parentRunId"
-# a smoke job in seconds: few pairs, no UDHR, no baselines, no saved or logged model
-FAST = ["experiment=smoke", "save_model=false", "eval.udhr_languages=[]", "eval.baseline=false",
+# a smoke job in seconds: few pairs, no UDHR, no saved or logged model; the baselines on (the teacher's evaluation
+# encodes share the cache too)
+FAST = ["experiment=smoke", "save_model=false", "eval.udhr_languages=[]",
         "data.max_train_pairs=50", "data.max_test_pairs=50", "eval.sts_pairs=50", "tracking.log_model=false",
         "tracking.system_metrics=false"]
 
@@ -57,7 +58,10 @@ def test_two_jobs_at_once_share_one_store_and_one_teacher_cache(cli, mlflow_runs
     assert report["problems"] == [], report["problems"]
     assert report["teachers"] == 1 and report["shards"] >= 1, report
     assert not [p for p in cache.rglob(".tmp-*")], "a half-written cache file was left behind"
-    # both jobs needed the same sentences; between them each was encoded once
-    looked_up = [c.data.metrics["teacher_cache/hits"] + c.data.metrics["teacher_cache/misses"] for c in children]
-    assert looked_up[0] == looked_up[1] == report["rows"], (looked_up, report)
-    assert sum(c.data.metrics["teacher_cache/misses"] for c in children) == report["rows"]
+    # both jobs needed the same sentences (training labels, then evaluation's); between them each was encoded once
+    for kind in ("", "eval_"):
+        looked_up = [c.data.metrics[f"teacher_cache/{kind}hits"] + c.data.metrics[f"teacher_cache/{kind}misses"]
+                     for c in children]
+        assert looked_up[0] == looked_up[1], (kind, looked_up)
+    misses = sum(c.data.metrics[f"teacher_cache/{kind}misses"] for c in children for kind in ("", "eval_"))
+    assert misses == report["rows"], (misses, report)

@@ -80,7 +80,12 @@ def describe(teacher) -> dict:
     params = list(teacher.parameters())
     tokenizer = getattr(teacher, "tokenizer", None)
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    tok_text = backend.to_str() if backend is not None else repr(tokenizer)
+    if backend is not None:  # without the per-call state a tokenizer call leaves behind (its last truncation and
+        # padding: encoding 128-token batches, then the tokenizer report's untruncated call, gave two fingerprints)
+        tok_text = json.dumps({k: v for k, v in json.loads(backend.to_str()).items()
+                               if k not in ("truncation", "padding")}, sort_keys=True)
+    else:
+        tok_text = repr(tokenizer)
     return {
         "modules": modules,
         "max_seq_length": teacher.max_seq_length,

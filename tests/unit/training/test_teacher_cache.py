@@ -110,6 +110,15 @@ def test_a_damaged_shard_is_discarded_with_a_warning_and_recomputed(teacher, tmp
     assert teacher_cache.verify(tmp_path) == {"teachers": 1, "shards": 1, "rows": len(SENTENCES), "problems": []}
 
 
+def test_the_key_ignores_what_a_tokenizer_call_leaves_behind(teacher):
+    """A run encodes its labels (truncation at 128, fixed padding), then the tokenizer report calls the same
+    tokenizer untruncated: the evaluation encodes of the same run must still hit the labels' cache."""
+    teacher.encode(["Labels first."])
+    before, _ = teacher_cache.fingerprint(teacher)
+    teacher.tokenizer(["word " * 300], truncation=False, padding="longest")
+    assert teacher_cache.fingerprint(teacher)[0] == before
+
+
 def test_the_key_changes_with_max_seq_length_normalize_and_precision(teacher, tmp_path):
     base, _ = teacher_cache.fingerprint(teacher)
     assert teacher_cache.fingerprint(teacher)[0] == base  # deterministic
