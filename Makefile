@@ -26,14 +26,20 @@ run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small
 smoke: setup  ## < 90 s end-to-end check with the tiny student
 	$(PY) train.py experiment=smoke $(ARGS)
 
+# The suite runs in WORKERS pytest-xdist processes (2: the machines here have 2 cores and the tests are
+# single-threaded, OMP_NUM_THREADS=1); a module whose fixtures are built once is kept on one worker
+# (xdist_group marks, --dist loadgroup). WORKERS=0: one process, as plain pytest.
+WORKERS ?= 2
+XDIST    = $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadgroup)
+
 test: setup browser postgres  ## the whole test suite: tests/unit and tests/e2e (what CI runs)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q $(XDIST) $(ARGS)
 
 test-fast: setup  ## the unit tier only (tests/unit: in-process, no train.py/evaluate.py/make/torchrun runs; < 3 min)
-	$(PY) -m pytest -q tests/unit $(ARGS)
+	$(PY) -m pytest -q $(XDIST) tests/unit $(ARGS)
 
 test-e2e: setup browser postgres  ## the end-to-end tier only (tests/e2e: real runs, browser, PostgreSQL, DDP, resume)
-	$(PY) -m pytest -q tests/e2e $(ARGS)
+	$(PY) -m pytest -q $(XDIST) tests/e2e $(ARGS)
 
 # tests/e2e/test_ui.py drives headless Chromium against the MLflow UI: Debian's `chromium`, installed when missing.
 browser:  ## install Debian's chromium (headless browser of tests/e2e/test_ui.py) when it is missing

@@ -16,13 +16,11 @@ which reads ``HF_HUB_OFFLINE`` once at import, and before ``torch`` reads ``OMP_
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers.paths import CONF, REPO, TRAIN
+from helpers.cli import train_cli
+from helpers.paths import CONF, REPO
 
 DEFAULT_CACHE = REPO / ".cache" / "polyglot-distill"
 
@@ -103,29 +101,9 @@ def compose_evaluate():
 
 @pytest.fixture
 def cli(tmp_path):
-    """``cli(*overrides, cwd=None, timeout=...)``: run ``train.py`` as a subprocess, as a user would.
-
-    Runs in ``tmp_path`` (so a relative ``mlflow.db``, ``mlruns/`` or ``outputs/`` lands there, never in the
-    repository) with ``hydra.run.dir=<tmp_path>/run`` unless the overrides set it. The result is a
-    ``CompletedProcess`` with ``.elapsed`` (seconds) and ``.run_dir`` added.
-    """
-
-    def _run(*overrides: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-        args = list(overrides)
-        run_dir = tmp_path / "run"
-        for arg in args:
-            if arg.startswith("hydra.run.dir="):
-                run_dir = Path(arg.split("=", 1)[1])
-        if not any(a.startswith("hydra.run.dir=") for a in args) and "--cfg" not in args:
-            args.append(f"hydra.run.dir={run_dir}")
-        started = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(TRAIN), *args], cwd=cwd or tmp_path, env=dict(os.environ),
-                              capture_output=True, text=True, timeout=timeout)
-        proc.elapsed = time.perf_counter() - started
-        proc.run_dir = run_dir
-        return proc
-
-    return _run
+    """``cli(*overrides, cwd=None, timeout=...)``: run ``train.py`` as a subprocess, as a user would, in
+    ``tmp_path`` (:func:`helpers.cli.train_cli`)."""
+    return train_cli(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers.cli import train_cli
 from helpers.paths import REPO
+
+# one worker runs this module (make test: pytest-xdist --dist loadgroup): its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("test_ui")
 
 MLFLOW = Path(sys.executable).with_name("mlflow")  # .venv/bin/mlflow next to .venv/bin/python
 WINDOW = (1600, 1000)
@@ -99,10 +103,13 @@ def stop_session(proc: subprocess.Popen, grace: float = 15.0) -> list[str]:
 # ---------------------------------------------------------------------------------------------- the store
 
 
-@pytest.fixture
-def store(cli, tmp_path):
-    """Two real smoke runs through the CLI into ``<tmp>/mlflow.db``: ``both`` (de, fr) and ``fr-only``."""
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """Two real smoke runs through the CLI into ``<tmp>/mlflow.db``: ``both`` (de, fr) and ``fr-only``; built once
+    for the module's two browser tests (~65 s here)."""
     find_chromium()  # fail before spending ~40 s on training when the browser is missing
+    tmp_path = tmp_path_factory.mktemp("ui-store")
+    cli = train_cli(tmp_path)
     db = tmp_path / "mlflow.db"
     common = ["experiment=smoke", "save_model=false", "eval.udhr_languages=[]", f"tracking.uri=sqlite:///{db}"]
     for name, extra in (("both", []),
@@ -147,11 +154,12 @@ def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         return resp.status, resp.read()
 
 
-@pytest.fixture
-def mlflow_ui(store, tmp_path):
+@pytest.fixture(scope="module")
+def mlflow_ui(store, tmp_path_factory):
     """``mlflow ui`` over the store on a free port of 127.0.0.1, as ``make ui`` starts it; stopped afterwards."""
     assert MLFLOW.exists(), f"{MLFLOW} is missing: run `make setup`"
     port = _free_port()
+    tmp_path = tmp_path_factory.mktemp("ui-server")
     log = tmp_path / "mlflow-ui.log"
     env = dict(os.environ)
     # Background jobs (GenAI judges, trace rollups) are no part of viewing runs: spares ~7 huey processes.
