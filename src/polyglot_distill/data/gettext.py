@@ -124,6 +124,13 @@ _MAGIC = {0x950412DE: "<", 0xDE120495: ">"}  # the magic number as read little-e
 _CHARSET = re.compile(rb"charset=([-\w.:]+)", re.IGNORECASE)
 
 
+def header_charset(header: bytes) -> str:
+    """The charset a catalog header (``Content-Type: text/plain; charset=...``) declares; UTF-8 when it declares
+    none or the template's placeholder ``CHARSET``. For ``.mo`` and ``.po`` files alike."""
+    found = _CHARSET.search(header)
+    return found.group(1).decode("ascii") if found and found.group(1).upper() != b"CHARSET" else "utf-8"
+
+
 def _entries(data: bytes, name: str) -> list[tuple[bytes, bytes]]:
     """The raw ``(msgid, msgstr)`` byte strings of a GNU ``.mo`` file."""
     if len(data) < 20:
@@ -148,8 +155,7 @@ def parse_catalog(data: bytes, name: str) -> list[tuple[str, str]]:
     """``(english, translation)`` pairs of a ``.mo`` file's bytes, decoded with its declared charset, sorted."""
     entries = _entries(data, name)
     header = next((msgstr for msgid, msgstr in entries if msgid == b""), b"")
-    found = _CHARSET.search(header)
-    charset = found.group(1).decode("ascii") if found else "utf-8"
+    charset = header_charset(header)
     pairs = []
     for raw_id, raw_str in entries:
         if not raw_id:  # the header

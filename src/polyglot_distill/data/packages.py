@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from polyglot_distill.data.gettext import locale_dirs, parse_catalog
+from polyglot_distill.data.gettext import header_charset, locale_dirs, parse_catalog
 from polyglot_distill.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ _LOCALE_FILE = re.compile(r"(?:^|/)([A-Za-z]{2,3}(?:_[A-Za-z0-9]+)?(?:@\w+)?)/LC
 _VENDORED = re.compile(r"(?:^|/)(?:dist|vendor|_vendor|site-packages)/")
 _DEFAULT = re.compile(r'Default: "(.*)"\s*$', re.S)
 _IDENTIFIER = re.compile(r"^[\w.-]+$")
-_CHARSET = re.compile(rb"charset=([A-Za-z0-9_.:-]+)")
 _ESCAPE = re.compile(r'\\(n|t|r|"|\\|[0-7]{1,3})')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -118,8 +117,7 @@ def _unescape(text: str) -> str:
 def parse_po(data: bytes) -> list[tuple[str, str]]:
     """``(english, translation)`` of a ``.po`` file's translated, non-fuzzy, non-obsolete entries."""
     head = data.split(b"\n\n", 1)[0]
-    charset = _CHARSET.search(head)
-    encoding = charset.group(1).decode() if charset and charset.group(1).upper() != b"CHARSET" else "utf-8"
+    encoding = header_charset(head)
     pairs = []
     for block in re.split(r"\n\s*\n", data.decode(encoding, errors="replace").replace("\r\n", "\n")):
         fields: dict[str, list[str]] = {}
