@@ -27,10 +27,11 @@ smoke: setup  ## < 90 s end-to-end check with the tiny student
 	$(PY) train.py experiment=smoke $(ARGS)
 
 # The suite runs in WORKERS pytest-xdist processes (2: the machines here have 2 cores and the tests are
-# single-threaded, OMP_NUM_THREADS=1); a module whose fixtures are built once is kept on one worker
-# (xdist_group marks, --dist loadgroup). WORKERS=0: one process, as plain pytest.
+# single-threaded, OMP_NUM_THREADS=1), a test file at a time (--dist loadfile), so that a module's fixtures are
+# built once (--dist loadgroup would not do: xdist 3.8 tags the node ids pytest 9 no longer reads).
+# WORKERS=0: one process, as plain pytest.
 WORKERS ?= 2
-XDIST    = $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadgroup)
+XDIST    = $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadfile)
 
 test: setup browser postgres  ## the whole test suite: tests/unit and tests/e2e (what CI runs)
 	$(PY) -m pytest -q $(XDIST) $(ARGS)

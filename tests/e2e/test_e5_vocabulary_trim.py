@@ -16,8 +16,7 @@ from polyglot_distill.data.corpus import build_corpus
 from polyglot_distill.evaluation import zero_shot
 from polyglot_distill.models import loading, vocabulary
 
-# one worker runs this module (make test: pytest-xdist --dist loadgroup): its module fixtures are built once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_e5_vocabulary_trim")]
+pytestmark = pytest.mark.slow
 
 
 def _compose(root, *overrides):

@@ -7,9 +7,6 @@ import pytest
 import yaml
 from helpers.paths import TRAIN
 
-# one worker runs this module (make test: pytest-xdist --dist loadgroup): its module fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_optuna")
-
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):

@@ -16,9 +16,6 @@ import pytest
 import yaml
 from helpers.paths import REPO
 
-# one worker runs this module (make test: pytest-xdist --dist loadgroup): its module fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_pipeline_smoke")
-
 LANGS = ["de", "fr"]
 SMOKE_LIMIT_S = 90  # README.md: "< 90 s end to end with a tiny student" (80 s measured on a 2-core AMD EPYC, quiet)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -32,9 +32,6 @@ import pytest
 from helpers.cli import train_cli
 from helpers.paths import REPO
 
-# one worker runs this module (make test: pytest-xdist --dist loadgroup): its module fixtures are built once
-pytestmark = pytest.mark.xdist_group("test_ui")
-
 MLFLOW = Path(sys.executable).with_name("mlflow")  # .venv/bin/mlflow next to .venv/bin/python
 WINDOW = (1600, 1000)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
