@@ -74,7 +74,7 @@ CASES = [
          ["languages.targets", "no gettext pairs for '{lang}' after cleaning", "found 0 catalog files",
           "Remove it from languages.targets", "data=tsv"], stage="corpus"),
     Case("no-pairs-after-cleaning",
-         ["experiment=smoke", "languages.targets=[de]", "data.gettext_roots=[{tmp}/locale]",
+         ["experiment=smoke", "data=gettext", "languages.targets=[de]", "data.gettext_roots=[{tmp}/locale]",
           "data.include_django=false"],
          ["languages.targets", "no gettext pairs for 'de' after cleaning", "found 1 catalog files", "4 raw pairs",
           "Remove it from languages.targets"], stage="corpus"),

@@ -4,10 +4,9 @@
   evaluations at steps 2 and 4, both near 0): ``train/best_step`` 0, the warning logged, and the kept student's
   dev score is the untrained one's (step 0). (With the tiny random student the untrained score is ~0 too, and a
   wrecked checkpoint beat it by chance on an AMD EPYC: that could not force the fall-back.)
-- training that must improve dev -- the smoke experiment (tiny student, 14 steps, dev evaluations at steps 7 and
-  14) with ``student.projection_init=random``: a random head to the teacher's space, so the untrained student
-  scores at chance and its fit is the first thing MSE learns -- keeps the best checkpoint: ``train/best_step`` is
-  the step of the best evaluation in ``dev_history.json`` and the kept student reproduces its score.
+- training that improves dev keeps its best checkpoint: tests/e2e/test_recipe_learns.py (the default recipe on
+  600 German pairs; the tiny student's dev score is noise around 0 on 50 pairs, so it could not force this way:
+  with the pinned catalogs its random-head run ended below its untrained score).
 """
 from __future__ import annotations
 
@@ -43,15 +42,3 @@ def test_training_that_only_hurts_dev_keeps_the_untrained_student(cli, mlflow_ru
     assert results["dev/selection"] == pytest.approx(untrained, abs=1e-6)  # the untrained weights, restored
     output = proc.stdout + proc.stderr
     assert FELL_BACK in output and f"({untrained:.4f} > " in output, output[-3000:]
-
-
-@pytest.mark.slow
-def test_training_that_improves_dev_keeps_its_best_checkpoint(cli, mlflow_runs, tmp_path):
-    proc, run, untrained, history, results = _run(cli, mlflow_runs, tmp_path, [7, 14], "student.projection_init=random")
-    best = dev_history.best_evaluation(history)
-    assert best["selection"] > untrained, (untrained, history)
-    assert run.data.metrics["train/best_step"] == results["train/best_step"] == best["step"] > 0
-    # the best checkpoint, reloaded and scored again: under bf16 autocast (the default hardware) the Trainer's
-    # evaluation and the pipeline's of the same weights differ a little (measured: -0.01141 vs -0.01120)
-    assert results["dev/selection"] == pytest.approx(best["selection"], abs=2e-3)
-    assert FELL_BACK not in proc.stdout + proc.stderr

@@ -33,7 +33,7 @@ def _compose(root, *overrides):
 def run_text(request) -> tuple[list[str], list[str]]:
     """(every sentence of the default run, a sample of 3 pairs per split x language and UDHR language)."""
     cfg = _compose(request.config.rootpath)
-    corpus = build_corpus(cfg.data, cfg.languages)
+    corpus = build_corpus(cfg.data, cfg.languages, cfg.cache_dir)
     udhr = zero_shot.select(cfg.eval, os.environ["POLYGLOT_DISTILL_CACHE"], list(cfg.languages.targets))
     text = vocabulary.run_text(corpus.splits, udhr)
     rng = random.Random(0)

@@ -1,6 +1,8 @@
 """Training improves the real student: the default recipe (e5-small, least-squares head, trimmed vocabulary,
 frozen word embeddings, the default precision) on a slice of the pinned corpus ends above its least-squares
-head and the untrained student on held-out pairs, and its training loss falls.
+head and the untrained student on held-out pairs, its training loss falls, and the run keeps its best dev
+checkpoint (``train/best_step`` is the best evaluation's step in ``dev_history.json``; the kept student
+reproduces that score). The other way, the fall-back to the untrained student: test_checkpoint_selection.py.
 
 Every other training test uses the tiny random student, which checks the machinery, not the recipe.
 
@@ -14,6 +16,7 @@ import json
 import statistics
 
 import pytest
+from helpers import dev_history
 
 SLICE = ["data=catalogs", "languages.targets=[de]", "data.max_train_pairs=600", "data.max_dev_pairs=100",
          "data.max_test_pairs=200", "optimizer.epochs=2", "eval.udhr_languages=[]", "eval.sts_pairs=200",
@@ -32,7 +35,10 @@ def test_the_default_recipe_beats_its_least_squares_head_on_held_out_pairs(cli, 
     assert scores["trained"][0] >= scores["lstsq"][0] + 0.10, scores
     assert scores["trained"][0] >= scores["untrained"][0] + 0.50, scores
     assert scores["trained"][1] >= scores["lstsq"][1] + 0.05, scores
-    assert metrics["train/best_step"] > 0, "no checkpoint beat the untrained student"
+    best = dev_history.best_evaluation(dev_history.history(proc.run_dir))
+    assert metrics["train/best_step"] == best["step"] > 0, "no checkpoint beat the untrained student"
+    assert metrics["dev/selection"] == pytest.approx(best["selection"], abs=2e-3)  # the best checkpoint, reloaded
+    assert "no checkpoint beat the untrained student" not in proc.stdout + proc.stderr
 
     (run,) = mlflow_runs(db)
     from mlflow.tracking import MlflowClient
