@@ -188,15 +188,18 @@ def dev_sets(cfg: DictConfig, data: RunData, labels) -> list[scoring.LanguageSet
 
 
 class TeacherForEval:
-    """The teacher's embeddings for evaluation (the UDHR paragraphs, ``baseline/teacher`` on the translations and
-    STS sentences), all encoded at the first call, through the teacher cache when ``teacher.cache`` (as the
-    training labels are: a sweep or a rerun encodes them once). A sentence outside them is encoded directly."""
+    """The teacher's embeddings for evaluation: the UDHR's English paragraphs, and with ``eval.baseline`` what
+    ``baseline/teacher`` scores (the UDHR and test translations, the STS sentences). All are encoded at the first
+    call, through the teacher cache when ``teacher.cache`` (as the training labels are: a sweep or a rerun encodes
+    them once). A sentence outside them is encoded directly."""
 
     def __init__(self, cfg: DictConfig, data: RunData, teacher):
         self.cfg, self.teacher, self.labels = cfg, teacher, None
-        self.sentences = [s for pairs in data.udhr_pairs.values() for pair in pairs for s in pair] \
-            + [xx for split in ("dev", "test") for pairs in data.corpus.splits[split].values() for _, xx in pairs] \
-            + sts_benchmarks.sentences(data.sts_tasks)
+        self.sentences = [en for pairs in data.udhr_pairs.values() for en, _ in pairs]
+        if cfg.eval.baseline:
+            self.sentences += [xx for pairs in data.udhr_pairs.values() for _, xx in pairs] \
+                + [xx for pairs in data.corpus.splits["test"].values() for _, xx in pairs] \
+                + sts_benchmarks.sentences(data.sts_tasks)
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
         if self.labels is None:
@@ -278,7 +281,8 @@ class Baselines:
 def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels,
               train_pairs: list[tuple[str, str]]):
     """The teacher's ceiling (``teacher_encode``: a :class:`TeacherForEval`), the untrained student, its
-    least-squares head (test, UDHR, STS benchmarks, with ``eval.baseline``) and dev at step 0. Returns the student with its projection attached, and the scores."""
+    least-squares head (test, UDHR, STS benchmarks, with ``eval.baseline``) and dev at step 0. Returns the student
+    with its projection attached, and the scores."""
     test = ["test"]
     untrained = Memo(StudentEncoder.of(cfg, student))  # the lstsq baseline reuses its vectors
     metrics: dict[str, float] = {}

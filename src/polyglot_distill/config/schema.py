@@ -3,8 +3,8 @@
 ``conf/config.yaml`` starts its defaults list with ``config_schema``; every group's YAML then merges into a
 typed node, so a misspelled key or a value of the wrong type fails when Hydra composes the config, before
 anything loads. The defaults are the default experiment's (teacher=minilm-l6, student=e5-small, data=catalogs
-(the gettext schema with pinned catalogs), languages=seed5, optimizer=adamw, hardware=cpu, eval=offline, tracking=mlflow); a group's YAML states only
-what its option changes. Data sources and the tiny student have their own schema, which their YAML names in its
+(the gettext schema with pinned catalogs), languages=seed5, optimizer=adamw, hardware=cpu, eval=offline,
+tracking=mlflow); a group's YAML states only what its option changes. Data sources and the tiny student have their own schema, which their YAML names in its
 defaults list (``data/gettext_schema`` ...). Each field's constraints (range, choices, fix) are declared on it
 (:mod:`.constraints`) and checked by :func:`polyglot_distill.config.validation.validate`.
 """

@@ -221,12 +221,13 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
     loss = PairMSELoss(student)  # English and translation in one forward pass (loss.py)
     guard = FiniteGuard(output_dir)
+    dev_evaluator = DevEvaluator(dev_sets, cfg.eval.batch_size, history)
     trainer = MicroBatchTrainer(
         model=student,
         args=args,
         train_dataset=train_dataset(train_pairs, labels),
         loss=loss,
-        evaluator=(dev_evaluator := DevEvaluator(dev_sets, cfg.eval.batch_size, history)),
+        evaluator=dev_evaluator,
         optimizers=(build_optimizer(student, opt), None),
         callbacks=[MetricsCallback(log_metrics), checkpoints.CheckpointCallback(cfg.distill.checkpoint_steps, history),
                    guard],
