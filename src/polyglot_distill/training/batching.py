@@ -84,3 +84,12 @@ def pair_token_lengths(tokenizer, pairs: Sequence[tuple[str, str]], max_length: 
     counts = [np.fromiter((len(ids) for ids in tokenizer(list(c), truncation=True, max_length=max_length)["input_ids"]),
                           dtype=np.int64, count=len(pairs)) for c in columns]
     return np.maximum(*counts)
+
+
+def grouping_lengths(tokenizer, pairs: Sequence[tuple[str, str]], max_length: int) -> np.ndarray:
+    """The sampler's sort keys: :func:`pair_token_lengths`, with English-only pairs (``data.english_prose``)
+    after every translated pair of a chunk, so that their batches hold them alone and run one column
+    (``training/loss.py``); at most one batch per chunk mixes both."""
+    lengths = pair_token_lengths(tokenizer, pairs, max_length)
+    english_only = np.fromiter((en == xx for en, xx in pairs), dtype=bool, count=len(pairs))
+    return lengths + english_only * (max_length + 1)

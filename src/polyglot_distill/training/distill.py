@@ -25,7 +25,7 @@ from transformers import TrainerCallback
 
 from polyglot_distill.evaluation import scoring
 from polyglot_distill.training import checkpoints, distributed, teacher_cache
-from polyglot_distill.training.batching import LengthGroupedBatchSampler, pair_token_lengths
+from polyglot_distill.training.batching import LengthGroupedBatchSampler, grouping_lengths
 from polyglot_distill.training.guard import FiniteGuard
 from polyglot_distill.training.loss import PairMSELoss
 from polyglot_distill.training.microbatch import MicroBatchTrainer
@@ -248,9 +248,10 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
 
 
 def _length_grouped(student: SentenceTransformer, pairs: list[tuple[str, str]]):
-    """The Trainer's batch sampler: batches grouped by the student's padded length of each pair (batching.py)."""
-    lengths = pair_token_lengths(student.tokenizer, pairs, student.max_seq_length)
-    return functools.partial(LengthGroupedBatchSampler, lengths=lengths)
+    """The Trainer's batch sampler: batches grouped by the student's padded length of each pair (batching.py),
+    English-only pairs (prose) after all others, so that their batches run one column (loss.py)."""
+    return functools.partial(LengthGroupedBatchSampler,
+                             lengths=grouping_lengths(student.tokenizer, pairs, student.max_seq_length))
 
 
 def _best_step(trainer) -> int | None:

@@ -63,9 +63,9 @@ def root(tmp_path):
 
 def data_cfg(root, **overrides):
     if overrides.get("source") == "tsv":  # each source has its own schema
-        return OmegaConf.structured(TsvDataConfig(name="tsv", max_train_pairs=0, max_dev_pairs=0, max_test_pairs=0,
+        return OmegaConf.structured(TsvDataConfig(name="tsv", english_prose="none", max_train_pairs=0, max_dev_pairs=0, max_test_pairs=0,
                                                   **overrides))
-    base = GettextDataConfig(name="gettext", gettext_roots=[str(root)], include_django=False,
+    base = GettextDataConfig(name="gettext", english_prose="none", gettext_roots=[str(root)], include_django=False,
                              max_train_pairs=0, max_dev_pairs=0, max_test_pairs=0)
     return OmegaConf.structured(replace(base, **overrides))
 
@@ -126,7 +126,7 @@ def test_manifest(root):
 
 
 def test_plain_dataclasses_work_too(root):
-    cfg = replace(GettextDataConfig(name="g", gettext_roots=[str(root)], include_django=False))
+    cfg = replace(GettextDataConfig(name="g", english_prose="none", gettext_roots=[str(root)], include_django=False))
     corpus = build_corpus(cfg, LanguagesConfig(name="x", targets=["fr"]))
     assert corpus.manifest["languages"]["fr"]["splits"]["test"] > 0
 
@@ -134,7 +134,7 @@ def test_plain_dataclasses_work_too(root):
 def test_tsv_source(tmp_path):
     lines = [f"{english(v, n, i)}\t{DE_NOUNS[n]} {i} {VERBS[v]}" for i in range(10) for v in VERBS for n in NOUNS]
     (tmp_path / "ted-train-en-de.tsv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    cfg = OmegaConf.structured(TsvDataConfig(name="tsv",
+    cfg = OmegaConf.structured(TsvDataConfig(name="tsv", english_prose="none",
                                              tsv_pattern=str(tmp_path / "ted-train-en-{lang}.tsv.gz")))
     corpus = build_corpus(cfg, langs("de"))
     assert corpus.manifest["languages"]["de"]["cleaned"] == 500
@@ -175,7 +175,7 @@ def test_data_config_errors(root, overrides, pattern):
 
 
 def test_missing_tsv_pattern_is_a_config_error():
-    cfg = OmegaConf.structured(TsvDataConfig(name="tsv"))
+    cfg = OmegaConf.structured(TsvDataConfig(name="tsv", english_prose="none"))
     cfg.tsv_pattern = "???"
     with pytest.raises(ConfigError, match=r"data\.tsv_pattern: not set"):
         build_corpus(cfg, langs("de"))
@@ -204,7 +204,7 @@ SYSTEM = Path("/usr/share/locale")
 
 @pytest.mark.skipif(not (SYSTEM / "de" / "LC_MESSAGES").is_dir(), reason="no German system catalogs")
 def test_real_system_catalogs_german():
-    cfg = OmegaConf.structured(GettextDataConfig(name="gettext"))
+    cfg = OmegaConf.structured(GettextDataConfig(name="gettext", english_prose="none"))
     started = time.perf_counter()
     corpus = build_corpus(cfg, langs("de"))
     assert time.perf_counter() - started < 20
@@ -216,7 +216,7 @@ def test_real_system_catalogs_german():
 @pytest.mark.skipif(not SYSTEM.is_dir(), reason="no system catalogs")
 def test_real_language_without_catalogs():
     assert find_catalogs("ii", [str(SYSTEM)], include_django=True) == []
-    cfg = OmegaConf.structured(GettextDataConfig(name="gettext"))
+    cfg = OmegaConf.structured(GettextDataConfig(name="gettext", english_prose="none"))
     with pytest.raises(ConfigError, match=r"no gettext pairs for 'ii' after cleaning \(found 0 catalog files "
                                           r"under /usr/share/locale"):
         build_corpus(cfg, langs("ii", "de"))

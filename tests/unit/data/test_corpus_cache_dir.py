@@ -21,7 +21,7 @@ def _record(monkeypatch) -> list:
 
 def test_the_runs_cache_dir_is_used(compose, monkeypatch, tmp_path):
     seen = _record(monkeypatch)
-    cfg = compose(["data=udhr", "data.udhr_cache_dir=null", "languages.targets=[de]", "eval.udhr_languages=[]"])
+    cfg = compose(["data=udhr", "data.udhr_cache_dir=null", "languages.targets=[de]", "eval.udhr_languages=[]", "data.english_prose=none"])
     monkeypatch.setenv("POLYGLOT_DISTILL_CACHE", str(tmp_path / "not-this-one"))
     corpus = build_corpus(cfg.data, cfg.languages, tmp_path / "run-cache")
     assert sum(map(len, (corpus.splits[s]["de"] for s in ("train", "dev", "test")))) == 60
@@ -31,13 +31,13 @@ def test_the_runs_cache_dir_is_used(compose, monkeypatch, tmp_path):
 def test_data_udhr_cache_dir_still_wins(compose, monkeypatch, tmp_path):
     seen = _record(monkeypatch)
     cfg = compose(["data=udhr", f"data.udhr_cache_dir={tmp_path / 'mine'}", "languages.targets=[de]",
-                   "eval.udhr_languages=[]"])
+                   "eval.udhr_languages=[]", "data.english_prose=none"])
     build_corpus(cfg.data, cfg.languages, tmp_path / "run-cache")
     assert seen == [str(tmp_path / "mine")]
 
 
 def test_no_folder_at_all_is_a_callers_slip(compose, monkeypatch):
     _record(monkeypatch)
-    cfg = compose(["data=udhr", "data.udhr_cache_dir=null", "languages.targets=[de]", "eval.udhr_languages=[]"])
+    cfg = compose(["data=udhr", "data.udhr_cache_dir=null", "languages.targets=[de]", "eval.udhr_languages=[]", "data.english_prose=none"])
     with pytest.raises(ValueError, match="data=udhr needs cache_dir"):
         build_corpus(cfg.data, cfg.languages)

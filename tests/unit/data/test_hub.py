@@ -40,7 +40,7 @@ def talks(tmp_path):
 
 
 def _corpus(compose, *overrides):
-    cfg = compose(list(overrides))
+    cfg = compose([*overrides, "data.english_prose=none"])
     return build_corpus(cfg.data, cfg.languages), cfg
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from polyglot_distill.training.batching import LengthGroupedBatchSampler
+from polyglot_distill.training.batching import LengthGroupedBatchSampler, grouping_lengths
 
 
 def _dataset(n: int, seed: int = 0) -> Dataset:
@@ -79,3 +79,24 @@ def test_token_lengths_cut_the_default_runs_merged_padding(request):
     by_chars = merged(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=False, seed=42))
     by_tokens = merged(LengthGroupedBatchSampler(ds, batch_size=32, drop_last=False, seed=42, lengths=lengths))
     assert by_tokens < 0.8 * by_chars  # measured (data=gettext): 220k vs 301k padded tokens a column (441k vs 602k for both)
+
+
+class _CharTokenizer:
+    def __call__(self, texts, truncation=True, max_length=64):
+        return {"input_ids": [list(range(min(len(t), max_length))) for t in texts]}
+
+
+def test_english_only_pairs_get_batches_of_their_own():
+    """Prose rows (sentence, sentence) sort after the translated pairs of their chunk: only the batch where the
+    two kinds meet mixes them, at most one per chunk (the loss runs a one-kind prose batch as one column)."""
+    rng = np.random.default_rng(0)
+    pairs = [("e" * int(n), "x" * int(n)) for n in rng.integers(5, 60, size=2000)]
+    pairs += [("p" * int(n),) * 2 for n in rng.integers(5, 60, size=700)]
+    lengths = grouping_lengths(_CharTokenizer(), pairs, 64)
+    assert lengths.max() <= 2 * 64 + 1 and lengths[:2000].max() <= 64
+    ds = Dataset.from_dict({"english": [en for en, _ in pairs], "non_english": [xx for _, xx in pairs]})
+    sampler = LengthGroupedBatchSampler(ds, batch_size=32, drop_last=False, seed=0, lengths=lengths)
+    kinds = [{pairs[i][0] == pairs[i][1] for i in b} for b in sampler]
+    chunks = -(-len(pairs) // (32 * LengthGroupedBatchSampler.chunk_batches))
+    assert sum(len(k) == 2 for k in kinds) <= chunks
+    assert sum(k == {True} for k in kinds) >= 700 // 32 - chunks

@@ -119,3 +119,29 @@ def test_the_merged_forward_really_runs_once(tiny, monkeypatch):
     en, xx = model.preprocess(data["english"][:4]), model.preprocess(data["non_english"][:4])
     PairMSELoss(model)([en, xx], torch.zeros(4, 32))
     assert len(calls) == 1 and calls[0][0] == 8
+
+
+def test_english_only_rows_run_one_column_at_the_same_step(tiny, tmp_path):
+    """Prose trains as (sentence, sentence): one forward instead of two, and the step of the two-column loss."""
+    model, data = tiny
+    prose = data.map(lambda row: {"non_english": row["english"]})
+    loss, grads, _ = _one_sgd_step(model, prose, 0, tmp_path / "a")  # sentence-transformers' MSELoss: 2 columns
+    loss_pair, grads_pair, _ = _one_sgd_step(model, prose, 0, tmp_path / "b", PairMSELoss)
+    assert loss_pair == pytest.approx(loss, rel=1e-5)
+    assert sum(g.abs().max() > 0 for g in grads.values()) > 10
+    for key in grads:
+        torch.testing.assert_close(grads_pair[key], grads[key], rtol=1e-4, atol=1e-6, msg=key)
+
+
+def test_english_only_rows_forward_once_with_half_the_rows(tiny, monkeypatch):
+    model, data = tiny
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda features, **kw: calls.append(features["input_ids"].shape)
+                        or {"sentence_embedding": torch.zeros(features["input_ids"].shape[0], 32)})
+    en = model.preprocess(data["english"][:4])
+    PairMSELoss(model)([en, model.preprocess(data["english"][:4])], torch.zeros(4, 32))
+    assert calls == [en["input_ids"].shape]  # 4 rows, not 8
+    calls.clear()
+    mixed = data["english"][:3] + data["non_english"][3:4]  # one real translation: both columns run
+    PairMSELoss(model)([en, model.preprocess(mixed)], torch.zeros(4, 32))
+    assert len(calls) == 1 and calls[0][0] == 8
