@@ -35,7 +35,7 @@ from polyglot_distill.evaluation.suite import (
 )
 from polyglot_distill.models import loading, vocabulary
 from polyglot_distill.tracking import registry
-from polyglot_distill.training import checkpoints, distill, distributed, precision
+from polyglot_distill.training import checkpoints, distill, distributed, precision, teacher_cache
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +114,20 @@ class RunData:
 
     @cached_property
     def train_pairs(self) -> list[tuple[str, str]]:
-        return [p for L in self.langs for p in self.corpus.splits["train"][L]]
+        """Every language's training pairs, then the English prose as (sentence, sentence)."""
+        return [p for L in self.langs for p in self.corpus.splits["train"][L]] + [(s, s) for s in self.corpus.prose]
 
     @cached_property
     def english(self) -> list[str]:
-        """The English side of every split: what the teacher labels, once per job."""
-        return [en for by in self.corpus.splits.values() for pairs in by.values() for en, _ in pairs]
+        """The English side of every split and the prose: what the teacher labels, once per job."""
+        return [en for by in self.corpus.splits.values() for pairs in by.values() for en, _ in pairs] \
+            + self.corpus.prose
 
     def pair_counts(self) -> dict[str, float]:
         splits = self.corpus.splits.items() if self.corpus else []
         return {f"data/{split}/{L}/pairs": len(p) for split, by in splits for L, p in by.items()} \
-            | {f"data/udhr/{L}/pairs": len(p) for L, p in self.udhr_pairs.items()}
+            | {f"data/udhr/{L}/pairs": len(p) for L, p in self.udhr_pairs.items()} \
+            | ({"data/train/prose/sentences": len(self.corpus.prose)} if self.corpus else {})
 
 
 def read_data(cfg: DictConfig, with_corpus: bool = True) -> RunData:
@@ -161,20 +164,26 @@ def load_student(cfg: DictConfig, run: Prepared, data: RunData, from_rank0: bool
     return loading.load_student(student_cfg, cfg.cache_dir, cfg.hardware.device,
                                 [s for pair in data.train_pairs for s in pair], tiny_dir=tiny_dir,
                                 vocab_sentences=vocabulary.run_text(data.corpus.splits, data.udhr_pairs)
-                                + sts_benchmarks.sentences(data.sts_tasks))
+                                + data.corpus.prose + sts_benchmarks.sentences(data.sts_tasks))
 
 
-def attach_projection(cfg: DictConfig, student, train_pairs: list[tuple[str, str]], labels):
-    """Add the Dense head to the teacher's size when needed, initialised by least squares on English."""
+def lstsq_sentences(cfg: DictConfig, train_pairs: list[tuple[str, str]]) -> list[str]:
+    """The English sentences the least-squares head is fitted on: a seeded sample of the training English."""
+    english = sorted({en for en, _ in train_pairs})
+    return random.Random(cfg.seed).sample(english, min(len(english), cfg.student.projection_fit_sentences))
+
+
+def attach_projection(cfg: DictConfig, student, train_pairs: list[tuple[str, str]], labels, encode=None):
+    """Add the Dense head to the teacher's size when needed, initialised by least squares on English.
+    ``encode``: the untrained student's encoder (default: ``student`` itself, in fp32)."""
     teacher_dim, student_dim = labels.dim, student.get_embedding_dimension()
     if not loading.needs_projection(cfg.student, student_dim, teacher_dim):
         return student
     weight = bias = None
     if cfg.student.projection_init == "lstsq":
-        english = sorted({en for en, _ in train_pairs})
-        rng = random.Random(cfg.seed)
-        english = rng.sample(english, min(len(english), cfg.student.projection_fit_sentences))
-        x = distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
+        english = lstsq_sentences(cfg, train_pairs)
+        x = encode(english) if encode is not None \
+            else distill.encode(student, english, cfg.eval.batch_size, desc="least-squares head")
         w, b = distill.fit_lstsq(x, labels(english), ridge=cfg.student.projection_ridge)
         weight, bias = torch.from_numpy(w), torch.from_numpy(b)
     return loading.add_projection(student, teacher_dim, weight, bias)
@@ -246,10 +255,25 @@ class StudentEncoder:
 
 
 class Memo:
-    """An encoder remembering every sentence's vector (the untrained student's: the lstsq baseline reuses them)."""
+    """An encoder remembering every sentence's vector (the untrained student's: the lstsq baseline reuses them).
+    :meth:`prefill` takes what it will be asked through the embedding cache, as the teacher's labels are."""
 
     def __init__(self, encode):
         self.encode, self.seen = encode, {}
+        self.cache_stats = None
+
+    def prefill(self, sentences: list[str], model, cache_dir: str | None, variant: str = "") -> None:
+        """Encode ``sentences`` at once: with ``cache_dir``, only those no earlier run with the same ``model``
+        (weights, vocabulary, ``variant``) encoded."""
+        new = sorted(set(sentences) - self.seen.keys())
+        if not new:
+            return
+        if cache_dir is None:
+            self(new)
+            return
+        vectors, self.cache_stats = teacher_cache.encode_cached(
+            cache_dir, model, new, self.encode, model.get_embedding_dimension(), variant)
+        self.seen.update(zip(new, vectors))
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
         new = sorted(set(sentences) - self.seen.keys())
@@ -284,16 +308,23 @@ def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels
     least-squares head (test, UDHR, STS benchmarks, with ``eval.baseline``) and dev at step 0. Returns the student
     with its projection attached, and the scores."""
     test = ["test"]
-    untrained = Memo(StudentEncoder.of(cfg, student))  # the lstsq baseline reuses its vectors
-    metrics: dict[str, float] = {}
+    encode = StudentEncoder.of(cfg, student)
+    untrained = Memo(encode)  # the lstsq fit, the lstsq baseline and dev at step 0 reuse its vectors
+    untrained.prefill(suite.sentences(test if cfg.eval.baseline else [], cfg.eval.baseline)
+                      + suite.sentences(["dev"], udhr_and_sts=False) + lstsq_sentences(cfg, train_pairs),
+                      student, cfg.teacher_cache_dir if cfg.teacher.cache else None,
+                      "autocast bf16" if encode.bf16 else "")
+    stats = untrained.cache_stats  # baseline_cache/hits, misses, saved_s: the untrained student's vectors
+    metrics = {k.replace("teacher_cache/", "baseline_cache/"): v for k, v in stats.metrics().items()} if stats else {}
     if cfg.eval.baseline:
         metrics |= prefixed("baseline/teacher", suite.score(teacher_encode, "eval teacher", test, teacher_side=True))
         metrics |= prefixed("baseline/student", suite.score(untrained, "eval untrained", test))
-    student = attach_projection(cfg, student, train_pairs, labels)
+    student = attach_projection(cfg, student, train_pairs, labels, untrained)
     head = distill.projection_head(student)
+    at_step0 = untrained if head is None else HeadOnVectors(head, untrained)
     if head is not None and cfg.eval.baseline:
-        metrics |= prefixed("baseline/lstsq", suite.score(HeadOnVectors(head, untrained), "eval lstsq head", test))
-    dev = suite.held_out(StudentEncoder.of(cfg, student), "dev", "eval dev, step 0")
+        metrics |= prefixed("baseline/lstsq", suite.score(at_step0, "eval lstsq head", test))
+    dev = suite.held_out(at_step0, "dev", "eval dev, step 0")
     state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
         if cfg.distill.keep_baseline_if_better else None
     return student, Baselines(metrics, dev, state)
@@ -303,8 +334,11 @@ def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels
 
 def keep_best(cfg: DictConfig, student, suite: EvalSuite, base: Baselines, facts: dict) -> dict[str, float]:
     """The kept student's dev scores: the best checkpoint's, or the untrained student's where it beat every
-    checkpoint (``distill.keep_baseline_if_better``; ``facts['best_step']`` becomes 0)."""
-    final_dev = suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
+    checkpoint (``distill.keep_baseline_if_better``; ``facts['best_step']`` becomes 0). The best checkpoint's
+    are those the Trainer scored it with (its dev history), so the kept student is not scored a second time."""
+    scored = [h for h in facts["dev_history"] if h.get("step") == facts["best_step"]]
+    final_dev = prefixed("dev", {k: v for k, v in scored[-1].items() if k != "step"}) if scored \
+        else suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
     if base.state is not None and base.dev.get("dev/selection", -1) > final_dev.get("dev/selection", -1):
         log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
                     base.dev["dev/selection"], final_dev["dev/selection"])
@@ -318,8 +352,8 @@ def final_scores(cfg: DictConfig, student, suite: EvalSuite, run: Prepared, base
     """The baselines, the kept student's dev and (``eval.splits`` with test) test, UDHR and STS benchmark scores,
     the run's time and training facts."""
     metrics, encode = base.metrics | final_dev, encoder(student, cfg.eval.batch_size)
-    if "dev" in cfg.eval.splits:  # scored again without autocast, as the test split is
-        metrics |= suite.held_out(encode, "dev", "eval dev")
+    if "dev" in cfg.eval.splits and cfg.hardware.precision != "fp32":  # scored again without autocast, as the
+        metrics |= suite.held_out(encode, "dev", "eval dev")  # test split is (fp32: final_dev are those scores)
     if "test" in cfg.eval.splits:
         metrics |= suite.score(encode, "eval student", ["test"])
     metrics["time/total_s"] = time.perf_counter() - run.started

@@ -51,3 +51,29 @@ def test_tracking_none_creates_no_store(compose, tmp_path, monkeypatch):
     leftovers = [p for p in tmp_path.rglob("*") if p.suffix == ".db" or p.name in ("mlruns", "mlartifacts")]
     assert leftovers == []
     assert (REPO / "mlflow.db").exists() == repo_db_before
+
+
+def test_a_rerun_takes_the_untrained_students_vectors_from_the_cache(compose, mlflow_runs, mlflow_store, tmp_path,
+                                                                    monkeypatch):
+    """The baselines' student vectors (test, UDHR, dev at step 0, the least-squares fit) are cached by content
+    like the teacher's: the second run encodes none of them and scores the same baselines. The kept student's dev
+    scores are those the Trainer scored it with."""
+    import json
+
+    from polyglot_distill.pipeline import run
+
+    monkeypatch.chdir(tmp_path)
+    cfg = compose(["experiment=smoke", f"tracking.uri=sqlite:///{mlflow_store}", "languages.targets=[de]",
+                   "data.max_train_pairs=40", "data.max_dev_pairs=20", "data.max_test_pairs=20", "eval.sts_pairs=50",
+                   "optimizer.max_steps=2", f"teacher_cache_dir={tmp_path / 'cache'}", "eval.udhr_languages=[ru]"])
+    for out in ("first", "second"):
+        run(cfg, tmp_path / out, choices={})
+    first, second = sorted(mlflow_runs(mlflow_store), key=lambda r: r.info.start_time)
+    assert first.data.metrics["baseline_cache/misses"] > 100 and first.data.metrics["baseline_cache/hits"] == 0
+    assert second.data.metrics["baseline_cache/misses"] == 0
+    assert second.data.metrics["baseline_cache/hits"] == first.data.metrics["baseline_cache/misses"]
+    baseline = {k: v for k, v in first.data.metrics.items() if k.startswith("baseline/")}
+    assert len(baseline) > 20 and baseline == {k: second.data.metrics[k] for k in baseline}
+    history = json.loads((tmp_path / "first" / "dev_history.json").read_text())
+    best = next(h for h in history if h["step"] == first.data.metrics["train/best_step"])
+    assert first.data.metrics["dev/selection"] == pytest.approx(best["selection"])

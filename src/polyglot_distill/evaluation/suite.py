@@ -43,6 +43,12 @@ class EvalSuite:
         scores = fn(encode, self.splits[split], desc)
         return scores if split == "test" else prefixed(split, scores)
 
+    def sentences(self, splits, udhr_and_sts: bool = True) -> list[str]:
+        """Every sentence :meth:`score` (``udhr_and_sts``) or :meth:`held_out` encodes for ``splits``."""
+        sets = [ls for split in splits for ls in self.splits[split]] + (self.udhr if udhr_and_sts else [])
+        return [s for ls in sets for s in (*ls.english, *ls.translations)] \
+            + (sts_benchmarks.sentences(self.sts) if udhr_and_sts else [])
+
     def score(self, encode: Encode, desc: str, splits, teacher_side: bool = False) -> dict[str, float]:
         """The held-out ``splits``, then the UDHR languages (trained and unseen) and the STS benchmarks.
 

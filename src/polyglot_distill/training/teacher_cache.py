@@ -96,11 +96,12 @@ def describe(teacher) -> dict:
     }
 
 
-def fingerprint(teacher) -> tuple[str, dict]:
-    """``(sha256 hex, description)`` of the teacher: its weights' bytes plus :func:`describe`."""
+def fingerprint(teacher, variant: str = "") -> tuple[str, dict]:
+    """``(sha256 hex, description)`` of the teacher: its weights' bytes plus :func:`describe`; ``variant``: how it
+    is run where that changes its vectors (``"autocast bf16"``)."""
     import torch
 
-    description = describe(teacher)
+    description = describe(teacher) | ({"variant": variant} if variant else {})
     h = hashlib.sha256()
     for name, tensor in sorted(teacher.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
@@ -208,10 +209,11 @@ def teacher_dir(root: str | Path, teacher_fp: str) -> Path:
 
 
 def encode_cached(root: str | Path, teacher, texts: list[str], encode: Callable[[list[str]], np.ndarray],
-                  dim: int) -> tuple[np.ndarray, Stats]:
+                  dim: int, variant: str = "") -> tuple[np.ndarray, Stats]:
     """Vectors of ``texts`` (distinct) from the cache under ``root``; the misses are encoded with ``encode`` and
-    stored. ``dim``: the teacher's embedding size."""
-    teacher_fp, description = fingerprint(teacher)
+    stored. ``dim``: the teacher's embedding size. Any model can be cached so (the untrained student's baseline
+    vectors are: ``stages.Memo``); ``variant`` as in :func:`fingerprint`."""
+    teacher_fp, description = fingerprint(teacher, variant)
     directory = teacher_dir(root, teacher_fp)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -252,7 +254,7 @@ def encode_cached(root: str | Path, teacher, texts: list[str], encode: Callable[
     stats.hits = len(texts) - stats.misses
     per_sentence = stats.encode_s / stats.misses if stats.misses else _read_rate(directory)
     stats.saved_s = stats.hits * per_sentence
-    log.info("teacher cache %s: %d hits, %d misses%s", directory, stats.hits, stats.misses,
+    log.info("embedding cache %s: %d hits, %d misses%s", directory, stats.hits, stats.misses,
              f", ~{stats.saved_s:.1f} s saved" if stats.saved_s == stats.saved_s else "")
     return out, stats
 
