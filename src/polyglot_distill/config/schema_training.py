@@ -64,9 +64,10 @@ class HardwareConfig:
     device: str = "cpu"
     # null: torch's default (all cores)
     threads: Optional[Annotated[int, Gt(0), Fix("Use a positive thread count, or null for torch's default.")]] = None
-    # auto: bf16 autocast where it is faster (CPUs with AMX, GPUs with bf16), fp32 on other CPUs, fp16 on older
-    # GPUs (training/precision.py has the measurements). bf16 autocast: weights, optimizer state and evaluation
-    # stay fp32; the student's forward/backward matmuls run in bf16. fp16 needs CUDA.
+    # auto: bf16 autocast where it is faster (CPUs with AMX or with AVX512-BF16 matmuls measured >= 2x fp32, GPUs
+    # with bf16), fp32 on other CPUs, fp16 on older GPUs (training/precision.py has the measurements). bf16 autocast:
+    # weights, optimizer state and evaluation stay fp32; the student's forward/backward matmuls run in bf16. fp16
+    # needs CUDA.
     precision: Annotated[str, OneOf("auto", "fp32", "bf16", "fp16")] = "auto"
     dataloader_workers: Annotated[int, Ge(0), Fix("Use 0 (load in the main process) or a worker count.")] = 0
     # A batch over 1,024 padded student tokens (both columns) runs as micro-batches with one optimizer step

@@ -1,16 +1,24 @@
 """``hardware.precision=auto``: the training precision this machine runs fastest at.
 
 - CUDA: bf16 autocast where the GPU has bf16 (Ampere or newer), fp16 (with the Trainer's loss scaling) before.
-- CPU: bf16 autocast only where the CPU has AMX tiles (Intel Sapphire Rapids and newer). Measured on three CPUs
-  (docs/performance.md#precision): with AMX a bf16 2048^3 matmul ran at 4.3x fp32 and a default-run training step
-  1.5-1.7x faster; an Intel Xeon with AVX512-BF16 but no AMX ran bf16 matmuls at 0.4-0.8x fp32; an AMD EPYC without
-  AVX-512 has no bf16 kernel at all (one 2048^3 matmul ~40 s, perf.py --quick at 0.32x fp32 pairs/s).
+- CPU: bf16 autocast where the CPU has AMX tiles (Intel Sapphire Rapids and newer), or where it has AVX512-BF16
+  kernels that measure at least :data:`MIN_SPEEDUP` x the fp32 matmul rate (a ~0.2 s probe at the start of the
+  run). Measured on four CPUs (docs/performance.md#precision): with AMX a bf16 2048^3 matmul ran at 4.3x fp32 and
+  a default-run training step 1.5-1.7x faster; an AMD EPYC with AVX512-BF16 (no AMX) ran bf16 matmuls at ~4x
+  fp32; an Intel Xeon with AVX512-BF16 but no AMX at 0.4-0.8x; an AMD EPYC without AVX-512 has no bf16 kernel at
+  all (one 2048^3 matmul ~40 s, perf.py --quick at 0.32x fp32 pairs/s).
 
 ``fp32``, ``bf16`` and ``fp16`` are taken as given (``hardware=cpu_bf16`` forces bf16).
 """
 from __future__ import annotations
 
+import time
+
 import torch
+
+#: bf16 autocast pays on an AVX512-BF16 CPU from this matmul speed-up on: a training step gains ~1.5x where the
+#: matmul gains ~4x (AMX), and the CPUs measured sit far from it on either side (0.4-0.8x, ~4x).
+MIN_SPEEDUP = 2.0
 
 
 def cpu_bf16_kind() -> str:
@@ -21,6 +29,21 @@ def cpu_bf16_kind() -> str:
     if torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return "avx512"
     return "none"
+
+
+def bf16_matmul_speedup(n: int = 1024, repeats: int = 3) -> float:
+    """How many times faster a bf16 ``n``^3 matmul runs than an fp32 one on this CPU (best of ``repeats``)."""
+    def best(dtype) -> float:
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+        a @ b  # warm-up: the kernel's first call allocates and dispatches
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            a @ b
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    return best(torch.float32) / best(torch.bfloat16)
 
 
 def resolve(precision: str, device: str) -> tuple[str, str]:
@@ -34,5 +57,10 @@ def resolve(precision: str, device: str) -> tuple[str, str]:
     kind = cpu_bf16_kind()
     if kind == "amx":
         return "bf16", "this CPU has AMX: bf16 autocast ~1.5x faster than fp32"
-    return "fp32", (f"this CPU has no AMX ({'AVX512-BF16 only' if kind == 'avx512' else 'no native bf16'}): "
-                    "bf16 autocast would be slower than fp32; hardware=cpu_bf16 forces it")
+    if kind == "avx512":
+        speedup = bf16_matmul_speedup()
+        if speedup >= MIN_SPEEDUP:
+            return "bf16", f"this CPU's AVX512-BF16 matmuls measured {speedup:.1f}x fp32's"
+        return "fp32", (f"this CPU's AVX512-BF16 matmuls measured {speedup:.1f}x fp32's (bf16 pays from "
+                        f"{MIN_SPEEDUP:.0f}x): bf16 autocast would not be faster; hardware=cpu_bf16 forces it")
+    return "fp32", "this CPU has no native bf16: bf16 autocast would be far slower; hardware=cpu_bf16 forces it"

@@ -12,20 +12,32 @@ def test_explicit_precision_is_kept(value):
     assert precision.resolve(value, "cpu") == (value, "as configured")
 
 
-@pytest.mark.parametrize(("amx", "mkldnn_bf16", "expected", "kind"),
-                         [(True, True, "bf16", "amx"), (False, True, "fp32", "avx512"), (False, False, "fp32", "none")])
-def test_auto_on_cpu_picks_bf16_only_with_amx(monkeypatch, amx, mkldnn_bf16, expected, kind):
+@pytest.mark.parametrize(("amx", "mkldnn_bf16", "speedup", "expected", "kind"),
+                         [(True, True, None, "bf16", "amx"), (False, True, 4.2, "bf16", "avx512"),
+                          (False, True, 0.6, "fp32", "avx512"), (False, False, None, "fp32", "none")])
+def test_auto_on_cpu_picks_bf16_where_it_is_faster(monkeypatch, amx, mkldnn_bf16, speedup, expected, kind):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: mkldnn_bf16)
+    probed = []
+    monkeypatch.setattr(precision, "bf16_matmul_speedup", lambda: probed.append(1) or speedup)
     assert precision.cpu_bf16_kind() == kind
     chosen, why = precision.resolve("auto", "cpu")
     assert chosen == expected
-    assert ("AMX" in why) and ("cpu_bf16" in why) == (expected == "fp32")
+    assert bool(probed) == (kind == "avx512")  # only an AVX512-BF16 CPU without AMX is measured
+    assert ("cpu_bf16" in why) == (expected == "fp32")
+    assert ("AMX" in why) == (kind == "amx") and (f"{speedup}x" in why if speedup else True)
+
+
+def test_the_speedup_probe_measures_this_cpu():
+    speedup = precision.bf16_matmul_speedup(n=128, repeats=2)
+    assert 0 < speedup < 100
 
 
 def test_auto_on_this_machine_matches_its_cpu():
     chosen, _ = precision.resolve("auto", "cpu")
-    assert chosen == ("bf16" if torch.cpu._is_amx_tile_supported() else "fp32")
+    kind = precision.cpu_bf16_kind()
+    fast = kind == "amx" or (kind == "avx512" and precision.bf16_matmul_speedup() >= precision.MIN_SPEEDUP)
+    assert chosen == ("bf16" if fast else "fp32")
 
 
 @pytest.mark.parametrize(("bf16", "expected"), [(True, "bf16"), (False, "fp16")])
