@@ -326,7 +326,7 @@ def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels
         metrics |= prefixed("baseline/lstsq", suite.score(at_step0, "eval lstsq head", test))
     dev = suite.held_out(at_step0, "dev", "eval dev, step 0")
     state = {k: v.detach().clone() for k, v in student.state_dict().items()} \
-        if cfg.distill.keep_baseline_if_better else None
+        if cfg.distill.keep_baseline_if_better or cfg.distill.interpolate < 1 else None
     return student, Baselines(metrics, dev, state)
 
 
@@ -339,12 +339,23 @@ def keep_best(cfg: DictConfig, student, suite: EvalSuite, base: Baselines, facts
     scored = [h for h in facts["dev_history"] if h.get("step") == facts["best_step"]]
     final_dev = prefixed("dev", {k: v for k, v in scored[-1].items() if k != "step"}) if scored \
         else suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
-    if base.state is not None and base.dev.get("dev/selection", -1) > final_dev.get("dev/selection", -1):
+    if cfg.distill.interpolate < 1:
+        interpolate(student, base.state, cfg.distill.interpolate)
+        final_dev = suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, interpolated")
+    if cfg.distill.keep_baseline_if_better and base.dev.get("dev/selection", -1) > final_dev.get("dev/selection", -1):
         log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
                     base.dev["dev/selection"], final_dev["dev/selection"])
         student.load_state_dict(base.state)
         final_dev, facts["best_step"] = base.dev, 0
     return final_dev
+
+
+def interpolate(student, start: dict[str, torch.Tensor], weight: float) -> None:
+    """``student``'s floating-point weights become ``weight`` x theirs + (1 - weight) x ``start``'s."""
+    with torch.no_grad():
+        for name, tensor in student.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.mul_(weight).add_(start[name].to(tensor.device, tensor.dtype), alpha=1 - weight)
 
 
 def final_scores(cfg: DictConfig, student, suite: EvalSuite, run: Prepared, base: Baselines,

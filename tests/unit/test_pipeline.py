@@ -102,3 +102,16 @@ def test_an_evaluation_without_held_out_pairs_prints_no_empty_table(tmp_path, ca
     assert capsys.readouterr().out == "" and tracker.artifacts == []
     write_reports({}, _suite(()), tmp_path, tracker, Layout.distilled())  # a run prints its (empty) table
     assert capsys.readouterr().out.startswith("\nlanguage  metric")
+
+
+def test_interpolate_averages_the_floating_point_weights_with_step_0():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Embedding(4, 2))
+    model.register_buffer("count", torch.tensor([7]))
+    start = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    stages.interpolate(model, start, 0.25)
+    for name, tensor in model.state_dict().items():
+        expected = start[name] + 0.25 if tensor.is_floating_point() else start[name]
+        torch.testing.assert_close(tensor, expected, msg=name)

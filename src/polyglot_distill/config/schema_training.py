@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 from omegaconf import MISSING
 
-from polyglot_distill.config.constraints import FRACTION, Fix, Ge, Gt, OneOf
+from polyglot_distill.config.constraints import FRACTION, Fix, Ge, Gt, Le, OneOf
 
 
 @dataclass
@@ -51,6 +51,11 @@ class DistillConfig:
     dropout: Optional[Annotated[float, *FRACTION, Fix("Use a probability such as 0.1, or null for the student's own.")]] = 0.0
     # keep the untrained (least-squares) student when no checkpoint beats it on dev
     keep_baseline_if_better: bool = True
+    # The kept student's weights averaged with its weights at step 0 (untrained encoder + least-squares head):
+    # interpolate x trained + (1 - interpolate) x step 0, as WiSE-FT (Wortsman et al. 2022) does to keep what
+    # fine-tuning on one domain costs elsewhere. 1: the trained student as it is.
+    interpolate: Annotated[float, Gt(0), Le(1), Fix("Use a weight in (0, 1] such as 0.5, or 1 to keep the trained "
+                                                   "student.")] = 1.0
     # a full checkpoint (model, optimizer, scheduler, RNG) every N steps, besides one at each dev evaluation;
     # 0: only at dev evaluations. A killed run continues from the newest with resume= (docs/reliability.md)
     checkpoint_steps: Annotated[int, Ge(0), Fix("Use 0 (a checkpoint at each dev evaluation only) or N steps; the "
