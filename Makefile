@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[assets,dev]"
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small on seed5 gettext pairs
+run: setup  ## the default experiment: all-MiniLM-L6-v2 -> multilingual-e5-small on the pinned seed5 catalog pairs and English prose
 	$(PY) train.py $(ARGS)
 
 smoke: setup  ## < 90 s end-to-end check with the tiny student

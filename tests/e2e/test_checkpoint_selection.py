@@ -1,8 +1,8 @@
 """Which student a run keeps, forced each way by real ``train.py`` runs (no UDHR, no baselines on test):
 - training that makes dev worse keeps the untrained student: the real e5-small student with its least-squares
   head (dev selection ~.5 before training) thrown off by ``optimizer.lr=1`` with no warm-up for 4 steps (dev
-  evaluations at steps 2 and 4, both near 0): ``train/best_step`` 0, the warning logged, and the kept student's
-  dev score is the untrained one's (step 0). (With the tiny random student the untrained score is ~0 too, and a
+  evaluations at steps 2 and 4, both near 0; averaged with step 0 by ``distill.interpolate`` it still scores below
+  step 0): ``train/best_step`` 0, the warning logged, and the kept student's dev score is the untrained one's. (With the tiny random student the untrained score is ~0 too, and a
   wrecked checkpoint beat it by chance on an AMD EPYC: that could not force the fall-back.)
 - training that improves dev keeps its best checkpoint: tests/e2e/test_recipe_learns.py (the default recipe on
   600 German pairs; the tiny student's dev score is noise around 0 on 50 pairs, so it could not force this way:
