@@ -243,15 +243,16 @@ class StudentEncoder:
     batch_size: int
     device: str  # the device type autocast takes: cpu, cuda
     bf16: bool
+    desc: str | None = None  # a progress bar's label
 
     @classmethod
-    def of(cls, cfg: DictConfig, model) -> StudentEncoder:
+    def of(cls, cfg: DictConfig, model, desc: str | None = None) -> StudentEncoder:
         return cls(model, cfg.eval.batch_size, torch.device(cfg.hardware.device).type,
-                   cfg.hardware.precision == "bf16")
+                   cfg.hardware.precision == "bf16", desc)
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
         with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
-            return distill.encode(self.model, sentences, self.batch_size)
+            return distill.encode(self.model, sentences, self.batch_size, desc=self.desc)
 
 
 class Memo:
@@ -308,7 +309,7 @@ def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels
     least-squares head (test, UDHR, STS benchmarks, with ``eval.baseline``) and dev at step 0. Returns the student
     with its projection attached, and the scores."""
     test = ["test"]
-    encode = StudentEncoder.of(cfg, student)
+    encode = StudentEncoder.of(cfg, student, desc="untrained student")  # all its sentences at once: one bar
     untrained = Memo(encode)  # the lstsq fit, the lstsq baseline and dev at step 0 reuse its vectors
     untrained.prefill(suite.sentences(test if cfg.eval.baseline else [], cfg.eval.baseline)
                       + suite.sentences(["dev"], udhr_and_sts=False) + lstsq_sentences(cfg, train_pairs),
