@@ -56,12 +56,14 @@ def test_two_jobs_at_once_share_one_store_and_one_teacher_cache(cli, mlflow_runs
     # the cache: every shard passes its checksum and layout, no key holds two vectors, no temporary file left
     report = teacher_cache.verify(cache)
     assert report["problems"] == [], report["problems"]
-    assert report["teachers"] == 1 and report["shards"] >= 1, report
+    # two fingerprints: the teacher's labels and the untrained student's baseline vectors (stages.Memo)
+    assert report["teachers"] == 2 and report["shards"] >= 2, report
     assert not [p for p in cache.rglob(".tmp-*")], "a half-written cache file was left behind"
-    # both jobs needed the same sentences (training labels, then evaluation's); between them each was encoded once
-    for kind in ("", "eval_"):
-        looked_up = [c.data.metrics[f"teacher_cache/{kind}hits"] + c.data.metrics[f"teacher_cache/{kind}misses"]
-                     for c in children]
+    # both jobs needed the same sentences (training labels, evaluation's, the untrained student's); between them
+    # each was encoded once
+    kinds = ("teacher_cache/", "teacher_cache/eval_", "baseline_cache/")
+    for kind in kinds:
+        looked_up = [c.data.metrics[f"{kind}hits"] + c.data.metrics[f"{kind}misses"] for c in children]
         assert looked_up[0] == looked_up[1], (kind, looked_up)
-    misses = sum(c.data.metrics[f"teacher_cache/{kind}misses"] for c in children for kind in ("", "eval_"))
+    misses = sum(c.data.metrics[f"{kind}misses"] for c in children for kind in kinds)
     assert misses == report["rows"], (misses, report)

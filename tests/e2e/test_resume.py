@@ -85,7 +85,10 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tmp_path, cli,
 
     expected, got = _final_metrics(tmp_path / "whole"), _final_metrics(killed_dir)
     assert expected.keys() == got.keys()
-    far = {k: (expected[k], got[k]) for k in expected if abs(expected[k] - got[k]) > 1e-3}
+    # what differs on purpose: the resumed process finds the untrained student's vectors in the cache, and counts
+    # the micro-batched steps it ran itself (after the checkpoint)
+    far = {k: (expected[k], got[k]) for k in expected if abs(expected[k] - got[k]) > 1e-3
+           and not k.startswith("baseline_cache/") and k != "train/split_steps"}
     assert not far, f"resumed run differs from the uninterrupted one: {far}"
     history = json.loads((killed_dir / "dev_history.json").read_text())
     assert [h["step"] for h in history] == [20, 40, 60]
