@@ -336,18 +336,22 @@ def baselines(cfg: DictConfig, teacher_encode, student, suite: EvalSuite, labels
 def keep_best(cfg: DictConfig, student, suite: EvalSuite, base: Baselines, facts: dict) -> dict[str, float]:
     """The kept student's dev scores: the best checkpoint's, or the untrained student's where it beat every
     checkpoint (``distill.keep_baseline_if_better``; ``facts['best_step']`` becomes 0). The best checkpoint's
-    are those the Trainer scored it with (its dev history), so the kept student is not scored a second time."""
+    are those the Trainer scored it with (its dev history), so the kept student is not scored a second time.
+    ``facts['dev_rescored']``: whether the returned scores come from scoring the kept student after training."""
     scored = [h for h in facts["dev_history"] if h.get("step") == facts["best_step"]]
-    final_dev = prefixed("dev", {k: v for k, v in scored[-1].items() if k != "step"}) if scored \
-        else suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
+    facts["dev_rescored"] = cfg.distill.interpolate < 1 or not scored
     if cfg.distill.interpolate < 1:
         interpolate(student, base.state, cfg.distill.interpolate)
         final_dev = suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, interpolated")
+    elif scored:
+        final_dev = prefixed("dev", {k: v for k, v in scored[-1].items() if k != "step"})
+    else:
+        final_dev = suite.held_out(encoder(student, cfg.eval.batch_size), "dev", "eval dev, best")
     if cfg.distill.keep_baseline_if_better and base.dev.get("dev/selection", -1) > final_dev.get("dev/selection", -1):
         log.warning("no checkpoint beat the untrained student on dev (%.4f > %.4f): keeping the untrained one",
                     base.dev["dev/selection"], final_dev["dev/selection"])
         student.load_state_dict(base.state)
-        final_dev, facts["best_step"] = base.dev, 0
+        final_dev, facts["best_step"], facts["dev_rescored"] = base.dev, 0, False
     return final_dev
 
 
@@ -364,8 +368,9 @@ def final_scores(cfg: DictConfig, student, suite: EvalSuite, run: Prepared, base
     """The baselines, the kept student's dev and (``eval.splits`` with test) test, UDHR and STS benchmark scores,
     the run's time and training facts."""
     metrics, encode = base.metrics | final_dev, encoder(student, cfg.eval.batch_size)
-    if "dev" in cfg.eval.splits and cfg.hardware.precision != "fp32":  # scored again without autocast, as the
-        metrics |= suite.held_out(encode, "dev", "eval dev")  # test split is (fp32: final_dev are those scores)
+    # scored again without autocast, as the test split is, unless keep_best just did (or fp32: the same scores)
+    if "dev" in cfg.eval.splits and cfg.hardware.precision != "fp32" and not facts.get("dev_rescored"):
+        metrics |= suite.held_out(encode, "dev", "eval dev")
     if "test" in cfg.eval.splits:
         metrics |= suite.score(encode, "eval student", ["test"])
     metrics["time/total_s"] = time.perf_counter() - run.started

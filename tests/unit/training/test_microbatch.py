@@ -111,11 +111,17 @@ def test_one_forward_for_both_columns_gives_the_same_step(tiny, tmp_path, max_ba
         torch.testing.assert_close(grads_pair[key], grads[key], rtol=1e-4, atol=1e-6, msg=key)
 
 
-def test_the_merged_forward_really_runs_once(tiny, monkeypatch):
-    model, data = tiny
+def _count_forwards(model, monkeypatch) -> list:
+    """The input shape of every forward ``model`` runs from now on (each returns zero embeddings)."""
     calls = []
     monkeypatch.setattr(model, "forward", lambda features, **kw: calls.append(features["input_ids"].shape)
                         or {"sentence_embedding": torch.zeros(features["input_ids"].shape[0], 32)})
+    return calls
+
+
+def test_the_merged_forward_really_runs_once(tiny, monkeypatch):
+    model, data = tiny
+    calls = _count_forwards(model, monkeypatch)
     en, xx = model.preprocess(data["english"][:4]), model.preprocess(data["non_english"][:4])
     PairMSELoss(model)([en, xx], torch.zeros(4, 32))
     assert len(calls) == 1 and calls[0][0] == 8
@@ -135,9 +141,7 @@ def test_english_only_rows_run_one_column_at_the_same_step(tiny, tmp_path):
 
 def test_english_only_rows_forward_once_with_half_the_rows(tiny, monkeypatch):
     model, data = tiny
-    calls = []
-    monkeypatch.setattr(model, "forward", lambda features, **kw: calls.append(features["input_ids"].shape)
-                        or {"sentence_embedding": torch.zeros(features["input_ids"].shape[0], 32)})
+    calls = _count_forwards(model, monkeypatch)
     en = model.preprocess(data["english"][:4])
     PairMSELoss(model)([en, model.preprocess(data["english"][:4])], torch.zeros(4, 32))
     assert calls == [en["input_ids"].shape]  # 4 rows, not 8
