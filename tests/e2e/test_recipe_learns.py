@@ -11,7 +11,7 @@ Measured 2026-12-07 (Intel Xeon, 2 cores, fp32, OMP_NUM_THREADS=1, 106 s under l
 interpolation): German, 600 training pairs, 2 epochs (38 steps), 200 test pairs; teacher-space retrieval
 untrained .005, least-squares head .580, trained .790; teacher-referenced STS .499 / .573 / .730. The margins
 below are about half of those; they hold with the defaults of 2026-12-08 (180 prose sentences, the kept student
-interpolated, bf16 on the AMD EPYC: 92 s).
+interpolated, bf16 on the AMD EPYC: 92 s; and with distill.english_once).
 """
 from __future__ import annotations
 

@@ -85,8 +85,9 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     error = next(line for line in proc.stderr.splitlines() if line.startswith("error: "))
     assert "training diverged at step 2: loss=" in error, error
     assert "loss=nan" in error or "loss=inf" in error, error
-    # linear decay over the 18 steps of the smoke run (its pairs and their English prose): step 2 ran at 1e30 * 17/18
-    assert "(last learning rate 9.44e+29)" in error and "Lower optimizer.lr" in error
+    # linear decay over the 24 steps of the smoke run (2 epochs of 379 rows: 200 translations, their 119 distinct
+    # English sentences and 60 prose sentences, distill.english_once): step 2 ran at 1e30 * 23/24
+    assert "(last learning rate 9.58e+29)" in error and "Lower optimizer.lr" in error
     kept = checkpoints.latest_checkpoint(proc.run_dir)
     assert kept is not None and kept.name == "checkpoint-1" and f"The last good checkpoint is kept: {kept}" in error
     weights = load_file(next(kept.rglob("model.safetensors")))

@@ -2,7 +2,7 @@
 
 The student is trained with ``MSELoss`` on two text columns (English, translation) whose label is the
 teacher's embedding of the English sentence: both student embeddings are pulled to the same target (both
-columns in one forward pass: ``loss.PairMSELoss``).
+columns in one forward pass: ``loss.PairMSELoss``). Which rows an epoch holds: ``training/rows.py``.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from polyglot_distill.training.batching import LengthGroupedBatchSampler, groupi
 from polyglot_distill.training.guard import FiniteGuard
 from polyglot_distill.training.loss import PairMSELoss
 from polyglot_distill.training.microbatch import MicroBatchTrainer
+from polyglot_distill.training.rows import Row, training_rows
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,12 @@ class MetricsCallback(TrainerCallback):
             self.log_metrics(out, state.global_step)
 
 
-def train_dataset(pairs: list[tuple[str, str]], labels: TeacherLabels) -> Dataset:
-    english = [en for en, _ in pairs]
-    return Dataset.from_dict({"english": english, "non_english": [xx for _, xx in pairs],
-                              "label": labels(english).tolist()})
+def train_dataset(rows: list[Row], labels: TeacherLabels) -> Dataset:
+    """The Trainer's dataset: the two text columns of each row (``training/rows.py``; named as
+    sentence-transformers' parallel-sentence sets name them, though with ``distill.english_once`` a row's columns
+    may both hold its translation) and the teacher's vector of the row's English."""
+    return Dataset.from_dict({"english": [a for _, a, _ in rows], "non_english": [b for _, _, b in rows],
+                              "label": labels([en for en, _, _ in rows]).tolist()})
 
 
 def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], labels: TeacherLabels,
@@ -184,7 +187,8 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     opt = cfg.optimizer
     if cfg.distill.dropout is not None:
         set_dropout(student, cfg.distill.dropout)
-    steps_per_epoch = math.ceil(len(train_pairs) / opt.batch_size)
+    rows = training_rows(train_pairs, cfg.distill.english_once)
+    steps_per_epoch = math.ceil(len(rows) / opt.batch_size)
     total_steps = opt.max_steps if opt.max_steps > 0 else max(1, math.ceil(steps_per_epoch * opt.epochs))
     eval_steps = opt.eval_steps if opt.eval_steps > 0 else max(1, min(steps_per_epoch, total_steps))
     history: list = checkpoints.load_history(resume_from)
@@ -215,7 +219,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
         ddp_backend=cfg.hardware.get("distributed_backend") if distributed.world_size() > 1 else None,
         bf16=cfg.hardware.precision == "bf16",
         fp16=cfg.hardware.precision == "fp16",
-        **({"batch_sampler": _length_grouped(student, train_pairs)} if opt.length_grouped else {}),
+        **({"batch_sampler": _length_grouped(student, rows)} if opt.length_grouped else {}),
     )
     if opt.length_grouped:  # under torchrun sentence-transformers turns drop_last on; the length-grouped sampler
         args.dataloader_drop_last = False  # gives every rank as many batches, so keep the short ones as 1 process does
@@ -225,7 +229,7 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     trainer = MicroBatchTrainer(
         model=student,
         args=args,
-        train_dataset=train_dataset(train_pairs, labels),
+        train_dataset=train_dataset(rows, labels),
         loss=loss,
         evaluator=dev_evaluator,
         optimizers=(build_optimizer(student, opt), None),
@@ -247,11 +251,12 @@ def distill(student: SentenceTransformer, train_pairs: list[tuple[str, str]], la
     return facts
 
 
-def _length_grouped(student: SentenceTransformer, pairs: list[tuple[str, str]]):
-    """The Trainer's batch sampler: batches grouped by the student's padded length of each pair (batching.py),
-    English-only pairs (prose) after all others, so that their batches run one column (loss.py)."""
+def _length_grouped(student: SentenceTransformer, rows: list[Row]):
+    """The Trainer's batch sampler: batches grouped by the student's padded length of each row (batching.py),
+    one-text rows after all others, so that their batches run one column (loss.py)."""
+    columns = [(a, b) for _, a, b in rows]
     return functools.partial(LengthGroupedBatchSampler,
-                             lengths=grouping_lengths(student.tokenizer, pairs, student.max_seq_length))
+                             lengths=grouping_lengths(student.tokenizer, columns, student.max_seq_length))
 
 
 def _best_step(trainer) -> int | None:
