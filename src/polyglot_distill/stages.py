@@ -83,7 +83,7 @@ def prepare(cfg: DictConfig, output_dir: Path) -> Prepared:
     """The training precision (``auto`` resolved, written into ``cfg``: the saved config, MLflow params and a
     resume see what ran), the run's folder (``resume=``: the killed run's, its newest checkpoint and MLflow run),
     seeds, threads, and under torchrun the process group and this rank's own log file."""
-    cfg.hardware.precision, why = precision.resolve(cfg.hardware.precision, cfg.hardware.device)
+    cfg.hardware.precision, why = precision.resolve(cfg.hardware.precision, cfg.hardware.device, cfg.cache_dir)
     log.info("training precision %s (%s)", cfg.hardware.precision, why)
     resume_from = resume_run_id = None
     if cfg.resume:
